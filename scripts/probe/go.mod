@@ -1,0 +1,5 @@
+module minibox.dev/probe
+
+go 1.26
+
+require golang.org/x/sys v0.47.0
