@@ -303,16 +303,19 @@ func open(args []string) ([]kv, error) {
 // mount mounts a tmpfs and unmounts it at once: mount(2) needs
 // CAP_SYS_ADMIN and is commonly refused by seccomp profiles.
 func mount(args []string) ([]kv, error) {
-	target := ""
+	target := "/tmp"
 	if len(args) == 1 {
 		target = args[0]
-	} else if dir, err := os.MkdirTemp("", "probe-mount-"); err == nil {
-		// A fresh directory so nothing is hidden, even for an instant.
+	} else if _, err := os.Lstat(markerPath); err != nil {
+		// Not in the rootfs, so probably the host's mount namespace: use
+		// a fresh directory so no host path is hidden, even for an instant.
+		// In the rootfs /tmp itself is used, so the rootfs is not written.
+		dir, err := os.MkdirTemp("", "probe-mount-")
+		if err != nil {
+			return nil, err
+		}
 		defer os.Remove(dir)
 		target = dir
-	} else {
-		// A read-only root: use /tmp itself, hidden only while mounted.
-		target = "/tmp"
 	}
 	if err := unix.Mount("probe", target, "tmpfs", 0, "size=64k"); err != nil {
 		return nil, err

@@ -57,8 +57,8 @@ Actions print key=value lines ending with result=ok or result=ERRNO
   kill-self SIGNAL      send SIGNAL (KILL, SIGKILL or 9) to itself
   hostname NAME         sethostname(2)
   open PATH [r|w]       open(2) PATH for reading (default) or writing
-  mount [DIR]           mount(2) a tmpfs on DIR (default: a new dir in /tmp),
-                        then unmount it again
+  mount [DIR]           mount(2) a tmpfs on DIR, then unmount it (default:
+                        /tmp in the rootfs, else a new directory in /tmp)
   mknod PATH MAJ MIN    mknod(2) a character device, then remove it
   read PATH             read PATH (bytes=N, data=first 4 KiB, \n escaped)
   write PATH DATA       write DATA to PATH (created if missing)
