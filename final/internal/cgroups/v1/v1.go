@@ -1,0 +1,264 @@
+package v1
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Controllers a container joins. cpuacct and freezer carry no limit but
+// give accounting and pause/resume.
+var Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer"}
+
+// Value is one write: Data goes into File of Controller's directory.
+// Resources become a []Value first, so tests compare them as data.
+type Value struct {
+	Controller, File, Data string
+}
+
+// Manager is a container's cgroup in every v1 hierarchy.
+type Manager struct {
+	path string
+	dirs map[string]string // controller -> directory of this cgroup
+	root map[string]string // controller -> hierarchy mount point
+}
+
+// Mounts finds each controller's mount point in /proc/self/mountinfo
+// (proc(5)): fields 5 (mount point) and, after " - ", the fs type and
+// super options, which list the controllers (e.g. "rw,cpu,cpuacct").
+func Mounts() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseMountinfo(f)
+}
+
+func parseMountinfo(f interface{ Read([]byte) (int, error) }) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if len(a) < 5 || len(b) < 3 || b[0] != "cgroup" {
+			continue
+		}
+		for _, opt := range strings.Split(b[2], ",") {
+			for _, c := range Controllers {
+				if opt == c {
+					if _, dup := out[c]; !dup {
+						out[c] = a[4]
+					}
+				}
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// New creates path in every mounted controller's hierarchy. cpuset needs
+// cpus and mems copied down before a task may join (cpuset(7)).
+func New(mounts map[string]string, path string) (*Manager, error) {
+	m := Load(mounts, path)
+	for _, c := range Controllers {
+		dir, ok := m.dirs[c]
+		if !ok {
+			continue
+		}
+		if err := mkdirRetry(dir); err != nil {
+			return nil, fmt.Errorf("create cgroup %s: %w", dir, err)
+		}
+		if c == "cpuset" {
+			if err := initCpuset(m.root[c], dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+// mkdirRetry is MkdirAll that survives another container removing an
+// empty shared parent (/minibox) between our mkdirs.
+func mkdirRetry(dir string) error {
+	var err error
+	for range 5 {
+		if err = os.MkdirAll(dir, 0o755); !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+	}
+	return err
+}
+
+// Load returns the manager of path without creating anything.
+func Load(mounts map[string]string, path string) *Manager {
+	m := &Manager{path: path, dirs: map[string]string{}, root: mounts}
+	for c, mnt := range mounts {
+		m.dirs[c] = filepath.Join(mnt, path)
+	}
+	return m
+}
+
+func (m *Manager) Path() string { return m.path }
+
+// Values turns resources into writes, in the order they must happen.
+func Values(r *specs.LinuxResources) ([]Value, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var v []Value
+	for _, f := range []func(*specs.LinuxResources) ([]Value, error){memory, pids, cpu, cpuset, devices} {
+		x, err := f(r)
+		if err != nil {
+			return nil, err
+		}
+		v = append(v, x...)
+	}
+	return v, nil
+}
+
+// Set writes the resources' values.
+func (m *Manager) Set(r *specs.LinuxResources) error {
+	vals, err := Values(r)
+	if err != nil {
+		return err
+	}
+	for _, v := range vals {
+		dir, ok := m.dirs[v.Controller]
+		if !ok {
+			return fmt.Errorf("cgroup v1 controller %s is not mounted", v.Controller)
+		}
+		if err := write(dir, v.File, v.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply writes pid to cgroup.procs in each hierarchy, which moves the
+// whole process (all its threads) there.
+func (m *Manager) Apply(pid int) error {
+	for _, c := range Controllers {
+		if dir, ok := m.dirs[c]; ok {
+			if err := write(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) Pids() ([]int, error) {
+	dir, ok := m.dirs["pids"]
+	if !ok {
+		dir, ok = m.dirs["memory"]
+	}
+	if !ok {
+		return nil, fmt.Errorf("no pids or memory cgroup mounted")
+	}
+	return readPids(filepath.Join(dir, "cgroup.procs"))
+}
+
+func readPids(file string) ([]int, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Destroy removes the cgroup from every hierarchy, then the empty
+// minibox parents. rmdir(2) of a cgroup fails with EBUSY while a task is
+// still leaving it, so that one error is retried briefly.
+func (m *Manager) Destroy() error {
+	var errs []error
+	for c, dir := range m.dirs {
+		if err := rmdirRetry(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
+			continue
+		}
+		removeEmptyParents(m.root[c], filepath.Dir(dir))
+	}
+	return errors.Join(errs...)
+}
+
+func rmdirRetry(dir string) error {
+	for i := 0; ; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || i == 50 {
+			return err
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+}
+
+// removeEmptyParents removes dir and its parents up to (not including)
+// root while they are empty; a parent still used by another container
+// fails with EBUSY and stays.
+func removeEmptyParents(root, dir string) {
+	for dir != root && strings.HasPrefix(dir, root+"/") {
+		if unix.Rmdir(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+func write(dir, file, data string) error {
+	p := filepath.Join(dir, file)
+	if err := os.WriteFile(p, []byte(data), 0); err != nil {
+		return fmt.Errorf("write %q to %s: %w", data, p, err)
+	}
+	return nil
+}
+
+// Hierarchies lists the host's v1 hierarchies as mount-point name ->
+// mount options ("cpu,cpuacct", "none,name=systemd"), so the container
+// can mount the same layout at its /sys/fs/cgroup.
+func Hierarchies() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if len(a) < 5 || len(b) < 3 || b[0] != "cgroup" {
+			continue
+		}
+		var opts []string
+		for _, o := range strings.Split(b[2], ",") {
+			if o != "rw" && o != "ro" {
+				opts = append(opts, o)
+			}
+		}
+		out[filepath.Base(a[4])] = strings.Join(opts, ",")
+	}
+	return out, sc.Err()
+}

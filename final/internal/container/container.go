@@ -1,0 +1,454 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"minibox.dev/final/internal/cgroups"
+	v1 "minibox.dev/final/internal/cgroups/v1"
+	"minibox.dev/final/internal/initproc"
+	"minibox.dev/final/internal/namespaces"
+	"minibox.dev/final/internal/rootfs"
+	"minibox.dev/final/internal/spec"
+)
+
+// Options are the inputs of Create.
+type Options struct {
+	Root   string      // state root (--root); DefaultRoot when empty
+	ID     string      // container ID, unique in Root
+	Bundle string      // directory a relative root.path is resolved against
+	Spec   *specs.Spec // the configuration (spec.FromRun or config.json)
+	// Stdin, Stdout, Stderr become the container process's stdio
+	// (nil: /dev/null). With process.terminal the pty replaces them.
+	Stdin, Stdout, Stderr *os.File
+	// ConsoleSocket receives the pty master (SCM_RIGHTS) when
+	// process.terminal is set: a connected unix socket.
+	ConsoleSocket *os.File
+	// Foreground keeps the container tied to this process: init gets
+	// SIGKILL if we die (PR_SET_PDEATHSIG), and AutoRemove lets the next
+	// Create clean up after us. `minibox run` sets it; `create` does not.
+	Foreground bool
+}
+
+// Container is one container: its persisted State and, in the process
+// that created it, the init process handle.
+type Container struct {
+	State
+	root string
+	dir  string
+	cmd  *exec.Cmd
+	cg   cgroups.Manager
+}
+
+// Error carries the exit status an error deserves (docker's convention):
+// 127 the command was not found, 126 not executable, 125 anything else.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Create sets the container up to the "created" state. On any error
+// everything made so far is removed again.
+func Create(o Options) (c *Container, err error) {
+	if o.Root == "" {
+		o.Root = DefaultRoot
+	}
+	if err := ValidID(o.ID); err != nil {
+		return nil, err
+	}
+	s := o.Spec
+	if s == nil || s.Root == nil || s.Process == nil || s.Linux == nil {
+		return nil, fmt.Errorf("config needs root, process and linux sections")
+	}
+	plan, err := namespaces.FromSpec(s.Linux.Namespaces)
+	if err != nil {
+		return nil, err
+	}
+	// The rootfs is checked before anything is created: the commonest
+	// mistake deserves a clear line and nothing to clean up.
+	rootPath := s.Root.Path
+	if !filepath.IsAbs(rootPath) {
+		rootPath = filepath.Join(o.Bundle, rootPath)
+	}
+	if rootPath, err = filepath.Abs(rootPath); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(rootPath); err != nil {
+		return nil, fmt.Errorf("rootfs %s: %w", rootPath, errors.Unwrap(err))
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("rootfs %s: not a directory", rootPath)
+	}
+	if err := os.MkdirAll(o.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", o.Root, err)
+	}
+	sweep(o.Root)
+
+	dir := stateDir(o.Root, o.ID)
+	// mkdir(2) is atomic: of two creates with the same ID one fails here.
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %s already exists", o.ID)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	c = &Container{root: o.Root, dir: dir}
+	c.Version = specs.Version
+	c.ID = o.ID
+	c.Bundle = o.Bundle
+	c.Annotations = s.Annotations
+	c.Created = time.Now().UTC()
+	c.Spec = s
+	c.Rootfs = rootPath
+	c.AutoRemove = o.Foreground
+	c.Owner = os.Getpid()
+	c.OwnerStart, _ = startTime(c.Owner)
+	c.CgroupPath = s.Linux.CgroupsPath
+	if c.CgroupPath == "" {
+		c.CgroupPath = cgroups.DefaultPath(o.ID)
+	}
+	defer func() {
+		if err != nil {
+			c.Delete(true)
+			c = nil
+		}
+	}()
+	if err := c.save(); err != nil {
+		return c, err
+	}
+
+	rootUID, ok := namespaces.HostID(s.Linux.UIDMappings, 0)
+	rootGID, ok2 := namespaces.HostID(s.Linux.GIDMappings, 0)
+	if !ok || !ok2 {
+		return c, fmt.Errorf("linux.uidMappings/gidMappings: container root (0) is not mapped")
+	}
+	if s.Annotations[spec.AnnotationOverlay] == "true" {
+		c.Overlay = &rootfs.Overlay{
+			Upper:  filepath.Join(dir, "upper"),
+			Work:   filepath.Join(dir, "work"),
+			Merged: filepath.Join(dir, "merged"),
+		}
+		for _, d := range []string{c.Overlay.Upper, c.Overlay.Work, c.Overlay.Merged} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return c, fmt.Errorf("create overlay dir: %w", err)
+			}
+			// In a user namespace the container's root mounts the
+			// overlay and copies files up: it must own these.
+			if err := os.Chown(d, int(rootUID), int(rootGID)); err != nil {
+				return c, fmt.Errorf("chown overlay dir: %w", err)
+			}
+		}
+		if err := c.save(); err != nil {
+			return c, err
+		}
+	}
+
+	// The cgroup exists with its limits before init runs.
+	if c.cg, err = cgroups.New(c.CgroupPath); err != nil {
+		return c, err
+	}
+	if err := c.cg.Set(resources(s)); err != nil {
+		return c, err
+	}
+
+	fifo := filepath.Join(dir, "exec.fifo")
+	// mkfifo(3): init blocks opening it until Start opens the other end.
+	// 0622: a non-root container user may open it for writing.
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return c, fmt.Errorf("mkfifo %s: %w", fifo, err)
+	}
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return c, err
+	}
+	if err := c.startInit(o, plan, fifo); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// resources is the spec's resources with the devices every container
+// needs appended (runc does the same): the nodes init creates in /dev and
+// the pty devices, whatever a config.json says.
+func resources(s *specs.Spec) *specs.LinuxResources {
+	var r specs.LinuxResources
+	if s.Linux.Resources != nil {
+		r = *s.Linux.Resources
+	}
+	r.Devices = append(append([]specs.LinuxDeviceCgroup(nil), r.Devices...), spec.DockerDevices()[3:]...)
+	return &r
+}
+
+// startInit re-execs minibox as init in the new namespaces, moves it into
+// the cgroup, sends the config and waits for init's report.
+func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) error {
+	s := o.Spec
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer configR.Close()
+	defer configW.Close()
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer syncR.Close()
+	defer syncW.Close()
+	// O_PATH: a handle on the fifo that does not open it (opening would
+	// block); init reopens it through /proc/self/fd.
+	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", fifo, err)
+	}
+	fifoPath := os.NewFile(uintptr(fifoFd), fifo)
+	defer fifoPath.Close()
+
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.ExtraFiles = []*os.File{configR, syncW, fifoPath}
+	if s.Process.Terminal {
+		if o.ConsoleSocket == nil {
+			return fmt.Errorf("process.terminal needs a console socket")
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ConsoleSocket)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// clone(2) flags: init starts inside its new namespaces.
+		Cloneflags:  plan.Cloneflags,
+		UidMappings: namespaces.IDMaps(s.Linux.UIDMappings),
+		GidMappings: namespaces.IDMaps(s.Linux.GIDMappings),
+		// We are root on the host: the gid map may allow setgroups(2).
+		GidMappingsEnableSetgroups: true,
+	}
+	if o.Foreground {
+		// If minibox dies, the kernel kills init, and with it (PID 1 of
+		// its namespace) every process of the container.
+		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	c.cmd = cmd
+	c.Pid = cmd.Process.Pid
+	c.InitStartTime, _ = startTime(c.Pid)
+	configR.Close()
+	syncW.Close()
+
+	// Into the cgroup before init does anything: its config is sent only
+	// after this, and init waits for the config.
+	if err := c.cg.Apply(c.Pid); err != nil {
+		return err
+	}
+	cfg := initproc.Config{
+		Spec: s, Rootfs: c.Rootfs, Overlay: c.Overlay,
+		UnshareCgroup: plan.UnshareCgroup, Join: plan.Join,
+		NewNet: plan.Cloneflags&unix.CLONE_NEWNET != 0,
+		NewUTS: plan.Cloneflags&unix.CLONE_NEWUTS != 0,
+		Init:   s.Annotations[spec.AnnotationInit] == "true",
+	}
+	switch cgroups.Mode() {
+	case cgroups.Unified:
+		cfg.CgroupV2, cfg.CgroupUnified = true, true
+	case cgroups.Hybrid, cgroups.Legacy:
+		cfg.CgroupV2 = cgroups.Mode() == cgroups.Hybrid
+		cfg.CgroupV1, err = v1.Hierarchies()
+		if err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(configW).Encode(&cfg); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
+	configW.Close()
+
+	var msg initproc.Message
+	if err := json.NewDecoder(syncR).Decode(&msg); err != nil {
+		return fmt.Errorf("init exited during setup (%v)", c.waitQuiet())
+	}
+	if msg.Type != "ready" {
+		c.waitQuiet()
+		code := msg.Code
+		if code == 0 {
+			code = 125
+		}
+		return &Error{Code: code, Err: errors.New(msg.Error)}
+	}
+	return c.save()
+}
+
+// waitQuiet kills init if needed and reaps it, for error paths.
+func (c *Container) waitQuiet() error {
+	if c.cmd == nil {
+		return nil
+	}
+	c.cmd.Process.Kill()
+	err := c.cmd.Wait()
+	c.cmd = nil
+	return err
+}
+
+// Start lets init exec the user's program: opening the fifo for reading
+// unblocks init's open for writing. If init dies instead, its pidfd says
+// so and Start fails rather than blocking for ever.
+func (c *Container) Start() error {
+	if st := c.Status(); st != specs.StateCreated {
+		return fmt.Errorf("container %s is %s, not created", c.ID, st)
+	}
+	fifo := filepath.Join(c.dir, "exec.fifo")
+	pidfd, err := pidfdOpen(c.Pid)
+	if err != nil {
+		return fmt.Errorf("container %s: init is gone: %w", c.ID, err)
+	}
+	defer unix.Close(pidfd)
+	done := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer f.Close()
+		b := make([]byte, 1)
+		_, err = f.Read(b)
+		done <- err
+	}()
+	exited := make(chan struct{})
+	go func() {
+		// poll(2) on the pidfd: readable once init has exited.
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		close(exited)
+	}()
+	select {
+	case err = <-done:
+	case <-exited:
+		select {
+		case err = <-done:
+		default:
+			// Unblock our own open by opening the write end ourselves.
+			if w, e := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); e == nil {
+				w.Close()
+			}
+			err = fmt.Errorf("container %s: init exited before start", c.ID)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", c.ID, err)
+	}
+	os.Remove(fifo)
+	return nil
+}
+
+// Wait waits for the container's process and returns its exit status as
+// a shell reports it (128+N when killed by signal N). Only the process
+// that created the container can wait for it.
+func (c *Container) Wait() (int, error) {
+	if c.cmd == nil {
+		return -1, fmt.Errorf("container %s: not a child of this process", c.ID)
+	}
+	err := c.cmd.Wait()
+	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	c.cmd = nil
+	if !ok {
+		return -1, err
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// Signal sends sig to the container's init process.
+func (c *Container) Signal(sig unix.Signal) error {
+	if c.Pid == 0 || !alive(c.Pid, c.InitStartTime) {
+		return fmt.Errorf("container %s is not running", c.ID)
+	}
+	// pidfd_send_signal(2) through a pidfd cannot hit a reused PID.
+	fd, err := pidfdOpen(c.Pid)
+	if err != nil {
+		return fmt.Errorf("signal %s: %w", c.ID, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Delete removes the container: its process (only with force if it is
+// running), cgroup, writable layer and state directory. Mounts need no
+// cleanup: they exist only in the container's mount namespace, which the
+// kernel drops with its last process.
+func (c *Container) Delete(force bool) error {
+	st := c.Status()
+	if st == specs.StateRunning && !force {
+		return fmt.Errorf("container %s is running: stop it first or use --force", c.ID)
+	}
+	if c.Pid != 0 && alive(c.Pid, c.InitStartTime) {
+		if err := c.kill(); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	if cg := c.cg; cg != nil || c.CgroupPath != "" {
+		if cg == nil {
+			cg, _ = cgroups.Load(c.CgroupPath)
+		}
+		if cg != nil {
+			// Processes that escaped init's death (none should: killing
+			// PID 1 kills its namespace) are killed before rmdir.
+			if pids, _ := cg.Pids(); len(pids) > 0 {
+				for _, p := range pids {
+					unix.Kill(p, unix.SIGKILL)
+				}
+			}
+			if err := cg.Destroy(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove state dir: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// kill sends SIGKILL to init and waits until it is gone: reaped by us if
+// we are its parent, else watched through a pidfd.
+func (c *Container) kill() error {
+	if c.cmd != nil {
+		c.waitQuiet()
+		return nil
+	}
+	fd, err := pidfdOpen(c.Pid)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill %s: %w", c.ID, err)
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, 10000); err != unix.EINTR {
+			break
+		}
+	}
+	return nil
+}
