@@ -232,6 +232,14 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) erro
 		// We are root on the host: the gid map may allow setgroups(2).
 		GidMappingsEnableSetgroups: true,
 	}
+	if plan.Cloneflags&unix.CLONE_NEWUSER != 0 {
+		// init starts as the host's root, which the new user namespace
+		// does not map: it would run as "nobody" and execve(2) would
+		// drop its capabilities. setuid(0)/setgid(0) inside the
+		// namespace (done by the child before exec, once the maps are
+		// written) makes it the namespace's root: the host's uid 100000.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	if o.Foreground {
 		// If minibox dies, the kernel kills init, and with it (PID 1 of
 		// its namespace) every process of the container.
