@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,10 +271,18 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) erro
 	case cgroups.Unified:
 		cfg.CgroupV2, cfg.CgroupUnified = true, true
 	case cgroups.Hybrid, cgroups.Legacy:
-		cfg.CgroupV2 = cgroups.Mode() == cgroups.Hybrid
 		cfg.CgroupV1, err = v1.Hierarchies()
 		if err != nil {
 			return err
+		}
+		// Only the hierarchies init joined are mounted in the container:
+		// in the others (blkio, name=systemd, hybrid's cgroup2) its cgroup
+		// namespace root would be the host's root cgroup, showing the
+		// host's tree and its release_agent.
+		for name, opts := range cfg.CgroupV1 {
+			if !v1.Joined(opts) {
+				delete(cfg.CgroupV1, name)
+			}
 		}
 	}
 	if err := json.NewEncoder(configW).Encode(&cfg); err != nil {
@@ -320,17 +329,21 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: init is gone: %w", c.ID, err)
 	}
 	defer unix.Close(pidfd)
-	done := make(chan error, 1)
+	// The byte init writes is the proof it got past the fifo.
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
 		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
 		if err != nil {
-			done <- err
+			done <- result{0, err}
 			return
 		}
 		defer f.Close()
-		b := make([]byte, 1)
-		_, err = f.Read(b)
-		done <- err
+		n, err := f.Read(make([]byte, 1))
+		done <- result{n, err}
 	}()
 	exited := make(chan struct{})
 	go func() {
@@ -343,21 +356,24 @@ func (c *Container) Start() error {
 		}
 		close(exited)
 	}()
+	var res result
 	select {
-	case err = <-done:
+	case res = <-done:
 	case <-exited:
-		select {
-		case err = <-done:
-		default:
-			// Unblock our own open by opening the write end ourselves.
-			if w, e := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); e == nil {
-				w.Close()
-			}
-			err = fmt.Errorf("container %s: init exited before start", c.ID)
+		// A program that runs very briefly may have exited already after
+		// passing the fifo; if init died before opening it, our open is
+		// still blocked: opening the write end ourselves releases it, and
+		// the read then finds no byte.
+		if w, e := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); e == nil {
+			w.Close()
 		}
+		res = <-done
 	}
-	if err != nil {
-		return fmt.Errorf("start %s: %w", c.ID, err)
+	if res.n != 1 {
+		if res.err == nil || res.err == io.EOF {
+			res.err = errors.New("init exited before start")
+		}
+		return fmt.Errorf("start %s: %w", c.ID, res.err)
 	}
 	os.Remove(fifo)
 	return nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -31,6 +32,9 @@ func (e *codeError) Unwrap() error { return e.err }
 // Main is `minibox init`. It never returns: it execs the container's
 // program or exits.
 func Main() {
+	// prctl(PR_SET_NAME): "minibox-init" rather than "exe" (we were
+	// started as /proc/self/exe) in ps and /proc/PID/comm.
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("minibox-init\x00")[0])), 0, 0, 0)
 	sync := os.NewFile(FdSync, "sync")
 	prog, argv, env, cfg, err := setup()
 	if err != nil {

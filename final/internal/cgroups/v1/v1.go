@@ -262,3 +262,16 @@ func Hierarchies() (map[string]string, error) {
 	}
 	return out, sc.Err()
 }
+
+// Joined reports whether a hierarchy with these mount options holds a
+// controller a container joins.
+func Joined(opts string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		for _, c := range Controllers {
+			if o == c {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/icmd"
+)
+
+// nsScript prints "TYPE:[INODE]" for each namespace of the shell.
+const nsScript = `for n in pid mnt uts ipc net cgroup user time; do echo "$n $(readlink /proc/self/ns/$n)"; done`
+
+func namespacesOf(t *testing.T, out string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, ok := strings.Cut(line, " ")
+		assert.Assert(t, ok, "bad line %q", line)
+		m[k] = v
+	}
+	return m
+}
+
+func hostNamespaces(t *testing.T) map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"pid", "mnt", "uts", "ipc", "net", "cgroup", "user", "time"} {
+		v, err := os.Readlink("/proc/self/ns/" + n)
+		assert.NilError(t, err)
+		m[n] = v
+	}
+	return m
+}
+
+// TestIsolationManifest is the final step's manifest: which namespaces a
+// default container has of its own, and which it still shares with the
+// host (what must still "fail" to be isolated without a flag).
+func TestIsolationManifest(t *testing.T) {
+	b := newBox(t)
+	host := hostNamespaces(t)
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		own    []string
+		shared []string
+	}{
+		{"default", nil, []string{"pid", "mnt", "uts", "ipc", "net", "cgroup"}, []string{"user", "time"}},
+		{"network host", []string{"--network", "host"}, []string{"pid", "mnt", "uts", "ipc", "cgroup"}, []string{"net", "user", "time"}},
+		{"userns", []string{"--userns"}, []string{"pid", "mnt", "uts", "ipc", "net", "cgroup", "user"}, []string{"time"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := b.run(append(tc.flags, "/bin/sh", "-c", nsScript)...)
+			r.Assert(t, icmd.Success)
+			got := namespacesOf(t, r.Stdout())
+			for _, n := range tc.own {
+				assert.Check(t, got[n] != host[n], "%s namespace is the host's (%s)", n, got[n])
+			}
+			for _, n := range tc.shared {
+				assert.Check(t, got[n] == host[n], "%s namespace: got %s, want the host's %s", n, got[n], host[n])
+			}
+		})
+	}
+}
+
+// TestProbeReport checks what a default container sees, from inside.
+func TestProbeReport(t *testing.T) {
+	b := newBox(t)
+	p := b.probe()
+	want := map[string]string{
+		"pid": "1", "ppid": "0", "uid": "0", "gid": "0",
+		"hostname": "minibox", "procs": "1", "marker": "yes",
+		// docker's default capability set, nothing more
+		"capeff":     "00000000a80425fb",
+		"nonewprivs": "1", "seccomp": "2",
+		"netns_links": "lo",
+	}
+	for k, v := range want {
+		assert.Check(t, p[k] == v, "%s=%s, want %s", k, p[k], v)
+	}
+	// The container's cgroup namespace shows its own cgroup as root.
+	for _, line := range strings.Split(p["cgroup"], ";") {
+		assert.Check(t, strings.HasSuffix(line, ":/"), "cgroup line %q is not the namespace root", line)
+	}
+}
+
+// TestLoopbackUp: --network none still has a working loopback.
+func TestLoopbackUp(t *testing.T) {
+	b := newBox(t)
+	r := b.run("/bin/sh", "-c", "cat /sys/class/net/lo/operstate; cat /sys/class/net/lo/flags")
+	r.Assert(t, icmd.Success)
+	lines := strings.Fields(r.Stdout())
+	assert.Assert(t, len(lines) == 2, r.Stdout())
+	// IFF_UP is bit 0 of the flags.
+	assert.Check(t, strings.HasSuffix(lines[1], "9") || strings.HasSuffix(lines[1], "1"), "lo flags %s: not up", lines[1])
+}
+
+// TestNetworkHost: --network host shares the host's interfaces.
+func TestNetworkHost(t *testing.T) {
+	b := newBox(t)
+	p := b.probe("--network", "host")
+	ents, err := os.ReadDir("/sys/class/net")
+	assert.NilError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, p["netns_links"], strings.Join(names, ","))
+}
+
+// TestUserNamespace: with --userns the container's root is uid 100000 on
+// the host.
+func TestUserNamespace(t *testing.T) {
+	b := newBox(t)
+	r := b.run("--userns", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/self/status | grep ^Uid")
+	r.Assert(t, icmd.Success)
+	f := strings.Fields(r.Stdout())
+	assert.Assert(t, len(f) >= 4, r.Stdout())
+	assert.Equal(t, f[0], "0")                                    // root inside
+	assert.DeepEqual(t, f[1:4], []string{"0", "100000", "65536"}) // mapped to 100000 outside
+
+	// Seen from the host, the container's process is uid 100000.
+	name := b.name()
+	c := icmd.StartCmd(b.cmd("--name", name, "--userns", "/bin/sh", "-c", "echo up; exec sleep 30"))
+	defer c.Cmd.Process.Kill()
+	waitOutput(t, c, "up")
+	pid := b.pid(name)
+	st, err := os.ReadFile("/proc/" + pid + "/status")
+	assert.NilError(t, err)
+	assert.Assert(t, strings.Contains(string(st), "Uid:\t100000\t100000"), "host view of container root:\n%s", st)
+	assert.NilError(t, c.Cmd.Process.Kill())
+	icmd.WaitOnCmd(0, c)
+	// The killed run leaves its state; the next run sweeps it.
+	b.run("/bin/true").Assert(t, icmd.Success)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/icmd"
+
+	"minibox.dev/final/internal/console"
+)
+
+func TestHelp(t *testing.T) {
+	r := icmd.RunCommand(bin, "run", "--help")
+	r.Assert(t, icmd.Success)
+	for _, f := range []string{"--name", "--env", "--workdir", "--user", "--read-only", "--memory",
+		"--memory-swap", "--cpus", "--cpu-shares", "--cpuset-cpus", "--pids-limit", "--ulimit",
+		"--network", "--tty", "--interactive", "--hostname", "--userns", "--init", "--rm", "--rootfs"} {
+		assert.Check(t, strings.Contains(r.Stdout(), f), "--help does not mention %s", f)
+	}
+}
+
+// TestWritableLayer: writes land in the overlay, which goes away with the
+// container; newBox checks the rootfs on disk is unchanged.
+func TestWritableLayer(t *testing.T) {
+	b := newBox(t)
+	b.run("/bin/sh", "-c", "echo new > /etc/new && rm /etc/hostname && cat /etc/new").
+		Assert(t, icmd.Expected{Out: "new"})
+	// A second container sees the pristine rootfs.
+	b.run("/bin/sh", "-c", "test ! -e /etc/new && test -e /etc/hostname").Assert(t, icmd.Success)
+}
+
+func TestReadOnly(t *testing.T) {
+	b := newBox(t)
+	r := b.run("--read-only", "/bin/probe", "write", "/etc/new", "x")
+	r.Assert(t, icmd.Expected{ExitCode: 1, Out: "result=EROFS"})
+	// /dev, /dev/shm and /tmp-less writes still work where docker allows.
+	b.run("--read-only", "/bin/probe", "write", "/dev/shm/x", "y").Assert(t, icmd.Success)
+}
+
+func TestProcessFlags(t *testing.T) {
+	b := newBox(t)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		cmd   string
+		want  string
+	}{
+		{"env", []string{"-e", "A=1", "--env=B=two words"}, `echo "$A|$B|$HOSTNAME"`, "1|two words|minibox"},
+		{"workdir created", []string{"-w", "/work/dir"}, "pwd", "/work/dir"},
+		{"user by number", []string{"-u", "1000:1000"}, "id -u; id -g; grep CapEff /proc/self/status", "1000\n1000\nCapEff:\t0000000000000000"},
+		{"user by name", []string{"-u", "nobody"}, "id -un", "nobody"},
+		{"hostname", []string{"-h", "box1"}, "hostname", "box1"},
+		{"ulimit", []string{"--ulimit", "nofile=100:200"}, "ulimit -n; ulimit -Hn", "100\n200"},
+		{"ulimit nproc", []string{"--ulimit", "nproc=50"}, "ulimit -u", "50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := b.run(append(tc.flags, "/bin/sh", "-c", tc.cmd)...)
+			r.Assert(t, icmd.Success)
+			assert.Equal(t, strings.TrimSpace(r.Stdout()), tc.want)
+		})
+	}
+}
+
+// cgroupFile prints a cgroup file from inside the container, wherever
+// the host's layout puts it (v1: per controller, v2: one tree).
+func cgroupCat(v1, v2 string) string {
+	if cgroupV2() {
+		return "cat /sys/fs/cgroup/" + v2
+	}
+	return "cat /sys/fs/cgroup/" + v1
+}
+
+func TestCgroupLimits(t *testing.T) {
+	b := newBox(t)
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		v1, v2 string
+		w1, w2 string
+	}{
+		{"memory", []string{"-m", "32m"}, "memory/memory.limit_in_bytes", "memory.max", "33554432", "33554432"},
+		{"pids", []string{"--pids-limit", "7"}, "pids/pids.max", "pids.max", "7", "7"},
+		{"cpus", []string{"--cpus", "0.5"}, "cpu/cpu.cfs_quota_us", "cpu.max", "50000", "50000 100000"},
+		{"cpu shares", []string{"--cpu-shares", "512"}, "cpu/cpu.shares", "cpu.weight", "512", "20"},
+		{"cpuset", []string{"--cpuset-cpus", "0"}, "cpuset/cpuset.cpus", "cpuset.cpus", "0", "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := b.run(append(tc.flags, "/bin/sh", "-c", cgroupCat(tc.v1, tc.v2))...)
+			r.Assert(t, icmd.Success)
+			want := tc.w1
+			if cgroupV2() {
+				want = tc.w2
+			}
+			assert.Equal(t, strings.TrimSpace(r.Stdout()), want)
+		})
+	}
+	t.Run("memory-swap", func(t *testing.T) {
+		v1 := "/sys/fs/cgroup/memory/minibox"
+		if _, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"); !cgroupV2() && err != nil {
+			t.Skipf("this kernel does not account swap (no memory.memsw.* in %s)", v1)
+		}
+		if _, err := os.Stat("/sys/fs/cgroup/memory.swap.max"); cgroupV2() && os.IsNotExist(err) {
+			// memory.swap.max exists only below the root
+		}
+		r := b.run("-m", "32m", "--memory-swap", "64m", "/bin/sh", "-c",
+			cgroupCat("memory/memory.memsw.limit_in_bytes", "memory.swap.max"))
+		r.Assert(t, icmd.Success)
+		want := "67108864"
+		if cgroupV2() {
+			want = "33554432"
+		}
+		assert.Equal(t, strings.TrimSpace(r.Stdout()), want)
+	})
+}
+
+// TestCgroupV2 checks the v2 driver's own files: controllers delegated
+// to the container, and its device program (in TestEscapeDeviceNode).
+func TestCgroupV2(t *testing.T) {
+	b := newBox(t)
+	needV2(t)
+	r := b.run("-m", "32m", "--cpus", "1", "/bin/sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max; cat /proc/self/cgroup")
+	r.Assert(t, icmd.Success)
+	assert.Equal(t, r.Stdout(), "33554432\n100000 100000\n0::/\n")
+}
+
+// TestSharedRootPropagation: on a host whose / is shared (systemd), the
+// container's mounts must not appear on the host. The test makes / shared
+// in a private mount namespace of its own and compares its mount table.
+func TestSharedRootPropagation(t *testing.T) {
+	b := newBox(t)
+	script := `mount --make-rshared / && cat /proc/self/mountinfo > "$1/before" &&
+		"$2" --root "$3" run --rootfs "$4" /bin/sh -c 'mount | wc -l' >/dev/null &&
+		cat /proc/self/mountinfo > "$1/after"`
+	dir := t.TempDir()
+	r := icmd.RunCommand("unshare", "-m", "--propagation", "unchanged", "sh", "-c", script, "sh", dir, bin, b.root, b.rootfs)
+	r.Assert(t, icmd.Success)
+	before, err := os.ReadFile(dir + "/before")
+	assert.NilError(t, err)
+	after, err := os.ReadFile(dir + "/after")
+	assert.NilError(t, err)
+	assert.Equal(t, string(after), string(before))
+}
+
+// TestTerminal drives `run -t` from a pty of the test's own, as a user's
+// terminal would: the container gets its own pty with the caller's
+// window size, and a resize reaches it as SIGWINCH.
+func TestTerminal(t *testing.T) {
+	b := newBox(t)
+	master, slavePath, err := console.NewPty("/dev/ptmx")
+	assert.NilError(t, err)
+	defer master.Close()
+	slave, err := console.OpenSlave(slavePath)
+	assert.NilError(t, err)
+	defer slave.Close()
+	assert.NilError(t, console.SetSize(master, specs.Box{Height: 33, Width: 101}))
+
+	script := `tty; stty size; trap 'stty size; exit 5' WINCH; echo ready; while :; do sleep 0.05; done`
+	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, "-it", "/bin/sh", "-c", script)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	assert.NilError(t, cmd.Start())
+	slave.Close()
+
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, master); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Resize the caller's terminal: the kernel sends minibox SIGWINCH,
+	// minibox copies the size to the container's pty.
+	assert.NilError(t, unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}))
+	err = cmd.Wait()
+	<-done
+	var ee *exec.ExitError
+	assert.Assert(t, err != nil && errorsAs(err, &ee) && ee.ExitCode() == 5, "exit: %v\n%s", err, out.String())
+	text := strings.ReplaceAll(out.String(), "\r", "")
+	assert.Check(t, strings.Contains(text, "/dev/pts/0\n33 101\n"), text)
+	assert.Check(t, strings.Contains(text, "40 120\n"), text)
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
