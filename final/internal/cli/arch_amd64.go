@@ -1,0 +1,5 @@
+package cli
+
+// nativeSeccompArch is the one architecture seccomp filters cover here:
+// minibox's filter refuses syscalls made through any other ABI.
+const nativeSeccompArch = "SCMP_ARCH_X86_64"
