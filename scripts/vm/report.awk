@@ -61,6 +61,7 @@ pkg == "" {
 
 /^=== (RUN|CONT|NAME) / {
 	current = $3
+	cont = 0
 	next
 }
 
@@ -68,8 +69,23 @@ pkg == "" {
 	if (current != "") {
 		lastlog[pkg, current] = $0
 		sub(/^ +/, "", lastlog[pkg, current])
+		cont = 2
 	}
 	next
+}
+
+# Up to two continuation lines of a multi-line log message (gotest.tools
+# puts the details of "assertion failed:" on the next lines).
+cont > 0 && /^        +[^ ]/ && !/^ *--- (PASS|FAIL|SKIP): / {
+	line = $0
+	sub(/^ +/, "", line)
+	lastlog[pkg, current] = substr(lastlog[pkg, current] " | " line, 1, 240)
+	cont--
+	next
+}
+
+{
+	cont = 0
 }
 
 /^ *--- (PASS|FAIL|SKIP): / {
