@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,7 +44,7 @@ func Mounts() (map[string]string, error) {
 	return parseMountinfo(f)
 }
 
-func parseMountinfo(f interface{ Read([]byte) (int, error) }) (map[string]string, error) {
+func parseMountinfo(f io.Reader) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -68,6 +68,12 @@ func DeviceProgram(rules []specs.LinuxDeviceCgroup) ([]Insn, error) {
 			return nil, err
 		}
 		prog = append(prog, block...)
+		if len(block) == 2 {
+			// A rule without tests matches every access: the rules
+			// before it can never be reached, and the verifier rejects
+			// unreachable instructions.
+			return prog, nil
+		}
 	}
 	return append(prog, Insn{Code: mov64K, Regs: reg(0, 0), Imm: 0}, Insn{Code: exitOp}), nil
 }
