@@ -86,32 +86,7 @@ func execSetup(sync *os.File) (prog string, argv, env []string, err error) {
 	if prog, err = lookPath(p.Args[0], p.Env); err != nil {
 		return "", nil, nil, err
 	}
-	caps, err := security.CapsFromSpec(p.Capabilities)
-	if err != nil {
-		return "", nil, nil, err
-	}
-	// The same order as init's step 7: bounding set and user while we
-	// still have CAP_SETPCAP and CAP_SETUID, then the final sets.
-	if p.Capabilities != nil {
-		if err := security.DropBounding(caps.Bounding); err != nil {
-			return "", nil, nil, err
-		}
-	}
-	if err := switchUser(p.User); err != nil {
-		return "", nil, nil, err
-	}
-	if p.Capabilities != nil {
-		if err := security.Apply(caps); err != nil {
-			return "", nil, nil, err
-		}
-	}
-	if p.NoNewPrivileges {
-		if err := security.NoNewPrivs(); err != nil {
-			return "", nil, nil, err
-		}
-	}
-	// Last: after this only the syscalls the container may make work.
-	if err := security.LoadSeccomp(cfg.Seccomp); err != nil {
+	if err := applyPrivileges(p, cfg.Seccomp); err != nil {
 		return "", nil, nil, err
 	}
 	return prog, p.Args, p.Env, nil

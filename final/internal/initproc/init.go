@@ -167,31 +167,8 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		return "", nil, nil, cfg, err
 	}
 
-	// 7. Privileges, most powerful first. The bounding set needs
-	// CAP_SETPCAP and setuid needs CAP_SETUID: both before capset.
-	caps, err := security.CapsFromSpec(s.Process.Capabilities)
-	if err != nil {
-		return "", nil, nil, cfg, err
-	}
-	if s.Process.Capabilities != nil {
-		if err = security.DropBounding(caps.Bounding); err != nil {
-			return "", nil, nil, cfg, err
-		}
-	}
-	if err = switchUser(s.Process.User); err != nil {
-		return "", nil, nil, cfg, err
-	}
-	if s.Process.Capabilities != nil {
-		if err = security.Apply(caps); err != nil {
-			return "", nil, nil, cfg, err
-		}
-	}
-	if s.Process.NoNewPrivileges {
-		if err = security.NoNewPrivs(); err != nil {
-			return "", nil, nil, cfg, err
-		}
-	}
-	if err = security.LoadSeccomp(s.Linux.Seccomp); err != nil {
+	// 7. Privileges (privileges.go), shared with exec'd processes.
+	if err = applyPrivileges(s.Process, s.Linux.Seccomp); err != nil {
 		return "", nil, nil, cfg, err
 	}
 	return prog, argv, env, cfg, nil

@@ -117,7 +117,13 @@ func Plan(c Config) ([]Op, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mounts[%d] (%s): %w", i, m.Destination, err)
 		}
-		ops = append(ops, Op{Kind: KMkdir, Target: dest})
+		mountpoint := Op{Kind: KMkdir, Target: dest}
+		if flags&unix.MS_BIND != 0 {
+			// A bind mount of a file needs a file to mount on: runOp
+			// checks the source (podman binds /etc/hosts, /etc/hostname).
+			mountpoint.Source = m.Source
+		}
+		ops = append(ops, mountpoint)
 		switch {
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			if c.Unified || (m.Type == "cgroup2" && c.CgroupV2) {

@@ -91,6 +91,11 @@ func runOp(k Syscalls, c Config, op Op, inRoot func(string) (string, error)) err
 			return fmt.Errorf("make %s private: %w", t, err)
 		}
 	case KMkdir:
+		if op.Source != "" {
+			if fi, err := k.Stat(op.Source); err == nil && !fi.IsDir() {
+				return mkfile(k, t)
+			}
+		}
 		if err := k.MkdirAll(t, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("mkdir %s: %w", t, err)
 		}
@@ -128,6 +133,21 @@ func runOp(k Syscalls, c Config, op Op, inRoot func(string) (string, error)) err
 		return readonly(k, t)
 	case KRemountRO:
 		return remountRO(k, t)
+	}
+	return nil
+}
+
+// mkfile creates an empty file to bind a file on, unless one exists
+// (writing it would truncate the rootfs's own file).
+func mkfile(k Syscalls, t string) error {
+	if _, err := k.Stat(t); err == nil {
+		return nil
+	}
+	if err := k.MkdirAll(filepath.Dir(t), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("mkdir %s: %w", filepath.Dir(t), err)
+	}
+	if err := k.WriteFile(t, nil); err != nil {
+		return fmt.Errorf("create mount point %s: %w", t, err)
 	}
 	return nil
 }
