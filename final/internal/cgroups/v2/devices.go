@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -172,22 +173,13 @@ func AttachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 		binary.LittleEndian.PutUint32(b[4:], uint32(in.Imm))
 	}
 	license := []byte("Apache-2.0\x00")
-	logBuf := make([]byte, 4096)
-	load := bpfProgLoadAttr{
-		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
-		insnCnt:  uint32(len(insns)),
-		insns:    uint64(uintptr(unsafe.Pointer(&code[0]))),
-		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel: 1,
-		logSize:  uint32(len(logBuf)),
-		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
-	}
-	// bpf(2) BPF_PROG_LOAD verifies the program and returns its fd.
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
-	runtime.KeepAlive(code)
-	runtime.KeepAlive(license)
-	if errno != 0 {
-		return fmt.Errorf("bpf(BPF_PROG_LOAD) device filter: %w: %s", errno, cstring(logBuf))
+	fd, err := loadProgram(code, len(insns), license, nil)
+	if err != nil {
+		// Load again with the verifier's log, only to explain the error:
+		// a log that does not fit its buffer fails the load (ENOSPC).
+		logBuf := make([]byte, 1<<16)
+		_, _ = loadProgram(code, len(insns), license, logBuf)
+		return fmt.Errorf("bpf(BPF_PROG_LOAD) device filter: %w: %s", err, strings.TrimSpace(cstring(logBuf)))
 	}
 	defer unix.Close(int(fd))
 
@@ -210,6 +202,30 @@ func AttachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 		return fmt.Errorf("bpf(BPF_PROG_ATTACH) device filter to %s: %w", dir, errno)
 	}
 	return nil
+}
+
+// loadProgram runs bpf(2) BPF_PROG_LOAD, which verifies the program and
+// returns its fd; with logBuf the verifier writes its reasoning there.
+func loadProgram(code []byte, n int, license, logBuf []byte) (uintptr, error) {
+	load := bpfProgLoadAttr{
+		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
+		insnCnt:  uint32(n),
+		insns:    uint64(uintptr(unsafe.Pointer(&code[0]))),
+		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
+	}
+	if len(logBuf) > 0 {
+		load.logLevel = 1
+		load.logSize = uint32(len(logBuf))
+		load.logBuf = uint64(uintptr(unsafe.Pointer(&logBuf[0])))
+	}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(license)
+	runtime.KeepAlive(logBuf)
+	if errno != 0 {
+		return 0, errno
+	}
+	return fd, nil
 }
 
 func cstring(b []byte) string {
