@@ -288,12 +288,24 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) erro
 	if err := json.NewEncoder(configW).Encode(&cfg); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
-	configW.Close()
 
+	// Init reports "ready" or "error"; before that, "hooks" when it has
+	// reached the point of the create hooks (hooks.go).
+	dec := json.NewDecoder(syncR)
 	var msg initproc.Message
-	if err := json.NewDecoder(syncR).Decode(&msg); err != nil {
-		return fmt.Errorf("init exited during setup (%v)", c.waitQuiet())
+	for {
+		if err := dec.Decode(&msg); err != nil {
+			return fmt.Errorf("init exited during setup (%v)", c.waitQuiet())
+		}
+		if msg.Type != "hooks" {
+			break
+		}
+		if err := c.runtimeHooks(configW); err != nil {
+			c.waitQuiet()
+			return fmt.Errorf("answer init's hooks: %w", err)
+		}
 	}
+	configW.Close()
 	if msg.Type != "ready" {
 		c.waitQuiet()
 		code := msg.Code

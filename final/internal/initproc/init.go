@@ -61,6 +61,12 @@ func Main() {
 		fmt.Fprintf(os.Stderr, "minibox: open exec fifo: %v\n", err)
 		os.Exit(125)
 	}
+	// startContainer hooks run now, before the byte that tells `start`
+	// the program is on its way: if one fails, start fails.
+	if err := startHooks(cfg.Spec); err != nil {
+		fmt.Fprintf(os.Stderr, "minibox: %v\n", err)
+		os.Exit(125)
+	}
 	fifo.Write([]byte{0})
 	fifo.Close()
 	unix.Close(FdFifo)
@@ -90,10 +96,13 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	}
 	// 1. The parent writes the config only once we are in our cgroup.
 	cf := os.NewFile(FdConfig, "config")
-	if err = json.NewDecoder(cf).Decode(&cfg); err != nil {
+	defer cf.Close()
+	// One decoder for the pipe: the parent's hook reply (hooks.go)
+	// follows the config on it.
+	dec := json.NewDecoder(cf)
+	if err = dec.Decode(&cfg); err != nil {
 		return "", nil, nil, cfg, fmt.Errorf("read config from parent: %w", err)
 	}
-	cf.Close()
 	s := cfg.Spec
 	if s == nil || s.Process == nil || s.Root == nil || s.Linux == nil {
 		return "", nil, nil, cfg, fmt.Errorf("config without process, root or linux section")
@@ -135,6 +144,8 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		Spec: s, Rootfs: cfg.Rootfs, Overlay: cfg.Overlay,
 		UserNS:   hasNS(s, specs.UserNamespace),
 		CgroupV1: cfg.CgroupV1, CgroupV2: cfg.CgroupV2, Unified: cfg.CgroupUnified,
+		// The OCI hooks of create run just before pivot_root (hooks.go).
+		BeforePivot: func() error { return beforePivot(s, dec) },
 	}
 	if err = rootfs.Setup(rc); err != nil {
 		return "", nil, nil, cfg, err

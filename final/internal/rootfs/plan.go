@@ -67,6 +67,10 @@ type Config struct {
 	// CgroupV2 is true when the host has cgroup2 (alone or hybrid).
 	CgroupV2 bool
 	Unified  bool // cgroup v2 only
+	// BeforePivot, when set, runs after every mount and just before
+	// pivot_root: the point where the OCI createRuntime and
+	// createContainer hooks belong.
+	BeforePivot func() error
 }
 
 // defaultDevices are the nodes every container gets (runc's list).

@@ -68,6 +68,11 @@ func Run(k Syscalls, c Config, ops []Op) error {
 		return SecureJoin(root, rel)
 	}
 	for _, op := range ops {
+		if op.Kind == KPivot && c.BeforePivot != nil {
+			if err := c.BeforePivot(); err != nil {
+				return err
+			}
+		}
 		if err := runOp(k, c, op, inRoot); err != nil {
 			return err
 		}

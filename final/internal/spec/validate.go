@@ -24,7 +24,6 @@ var unsupported = []struct {
 	{"process.scheduler", func(s *specs.Spec) bool { return s.Process != nil && s.Process.Scheduler != nil }},
 	{"process.execCPUAffinity", func(s *specs.Spec) bool { return s.Process != nil && s.Process.ExecCPUAffinity != nil }},
 	{"process.user.username", func(s *specs.Spec) bool { return s.Process != nil && s.Process.User.Username != "" }},
-	{"domainname", func(s *specs.Spec) bool { return s.Domainname != "" }},
 	{"solaris", func(s *specs.Spec) bool { return s.Solaris != nil }},
 	{"windows", func(s *specs.Spec) bool { return s.Windows != nil }},
 	{"vm", func(s *specs.Spec) bool { return s.VM != nil }},

@@ -75,7 +75,6 @@ func TestValidateRejects(t *testing.T) {
 			"process.selinuxLabel: not supported by minibox"},
 		{"scheduler", func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FIFO"} },
 			"process.scheduler: not supported by minibox"},
-		{"domainname", func(s *specs.Spec) { s.Domainname = "example.org" }, "domainname: not supported by minibox"},
 		{"windows section", func(s *specs.Spec) { s.Windows = &specs.Windows{} }, "windows: not supported by minibox"},
 		{"relative mount", func(s *specs.Spec) { s.Mounts[0].Destination = "proc" },
 			`mounts[0].destination "proc": must be absolute`},
