@@ -39,13 +39,15 @@ BEGIN {
 		sub(/^exit=/, "", $4)
 		exitcode[$3] = $4
 		pkg = ""
+	} else if ($2 == "kernel" && $3 == "oops") {
+		oops = 1
 	} else if ($2 == "done") {
 		done = 1
 	} else if ($2 == "cgroup.subtree_control") {
 		$1 = $2 = ""
 		sub(/^ +/, "")
 		subtree = $0
-	} else if ($2 == "kernel") {
+	} else if ($2 == "kernel" && kernel == "") {
 		kernel = $3
 	}
 	next
@@ -140,6 +142,8 @@ END {
 		fail("the watchdog killed the VM (hang)")
 	if (panic)
 		fail("kernel panic")
+	if (oops)
+		fail("kernel oops (see the serial log)")
 	if (!done)
 		fail("no done marker: the VM did not finish its run")
 	if (nreq > 0)
