@@ -25,6 +25,14 @@ import (
 
 const usage = "usage: minibox run [FLAGS] CMD [ARG...] (minibox run -h lists the flags)"
 
+// init keeps the main goroutine on the main thread, because the parent-death
+// signal (Pdeathsig, prctl(2) PR_SET_PDEATHSIG) belongs to a thread, not to
+// a process: run forks the container from the main thread, which lives as
+// long as minibox does, and child execs the command from the main thread,
+// the only one of the new process that has the signal set. An execve(2)
+// from another thread would turn that thread, without it, into the process.
+func init() { runtime.LockOSThread() }
+
 func main() {
 	verb, args := "", []string(nil)
 	if len(os.Args) > 1 {
@@ -104,10 +112,6 @@ func run(args []string) (code int, err error) {
 		// minibox dies, so a container never outlives its runtime.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	// Pdeathsig fires when the thread that forked the child exits, not the
-	// process: keep this goroutine on its thread while the container runs.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	// Catch INT and TERM from now on, so that they reach the container
 	// instead of killing minibox (see forwarding below).
 	signals := make(chan os.Signal, 2)

@@ -287,7 +287,7 @@ func TestPdeathsig(t *testing.T) {
 	pid1 := waitChild(t, cmd.Process.Pid)
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGKILL))
 	assert.Equal(t, waitExit(t, cmd), 137)
-	eventually(t, "the container dies with minibox", func() bool { return !alive(pid1) })
+	eventually(t, fmt.Sprintf("the container (pid %d) dies with minibox", pid1), func() bool { return !alive(pid1) })
 }
 
 // TestSignalsForwarded: INT and TERM sent to minibox reach PID 1, which
@@ -451,12 +451,17 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 // and returns its PID as the host sees it.
 func waitChild(t *testing.T, pid int) int {
 	t.Helper()
-	var child int
-	eventually(t, "the container's command runs", func() bool {
-		child = childOf(pid)
-		return child != 0 && isExecd(child)
-	})
-	return child
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		child := childOf(pid)
+		if child != 0 && isExecd(child) {
+			return child
+		}
+		if time.Now().After(deadline) {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child))
+			t.Fatalf("timed out waiting for the container's command: minibox %d alive=%v, child %d (%q)",
+				pid, alive(pid), child, strings.TrimSpace(string(comm)))
+		}
+	}
 }
 
 // childOf returns a child of process pid, or 0: the process whose stat(5)
