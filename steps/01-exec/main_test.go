@@ -166,7 +166,10 @@ func classify(row string, c, h map[string]string) view {
 	case "capabilities":
 		isHost = c["capeff"] == h["capeff"]
 	case "network": // a new network namespace has only lo
-		isHost = c["netns_links"] == h["netns_links"] || strings.Trim(c["netns_links"], "lo,") != ""
+		isHost = c["netns_links"] == h["netns_links"]
+		for _, link := range strings.Split(c["netns_links"], ",") {
+			isHost = isHost || link != "lo"
+		}
 	}
 	if isHost {
 		return host
