@@ -125,7 +125,7 @@ func run(args []string) (code int, err error) {
 	// (pid_namespaces(7)), which is why `docker run --init` exists.
 	go func() {
 		for sig := range signals {
-			cmd.Process.Signal(sig)
+			cmd.Process.Signal(sig) // kill(2)
 		}
 	}()
 	return wait(cmd)
@@ -134,6 +134,8 @@ func run(args []string) (code int, err error) {
 // wait waits for the container and returns its exit status the way a shell
 // reports it: the command's own code, or 128+N when signal N killed it.
 func wait(cmd *exec.Cmd) (int, error) {
+	// wait4(2), inside cmd.Wait, blocks until the child exits and returns
+	// its wait status: exit code, or the signal that killed it.
 	err := cmd.Wait()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
@@ -162,6 +164,7 @@ func child(args []string) error {
 
 // execCommand replaces minibox with the command, looked up in $PATH.
 func execCommand(argv []string) error {
+	// stat(2) each $PATH candidate: the first executable one wins.
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return &commandError{argv[0], err}

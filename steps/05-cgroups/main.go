@@ -138,7 +138,8 @@ func run(args []string) (code int, err error) {
 			err = rmErr
 		}
 	}()
-	// The child waits on this pipe until it is inside its cgroup (see child).
+	// pipe(2): the child waits on it until it is inside its cgroup (see
+	// waitForCgroup).
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return 0, fmt.Errorf("pipe: %w", err)
@@ -169,7 +170,7 @@ func run(args []string) (code int, err error) {
 		}
 		return 0, fmt.Errorf("start container: %w", err)
 	}
-	// One byte tells the child that it is in its cgroup and may go on.
+	// write(2) one byte: the child is in its cgroup and may go on.
 	if _, err := syncW.Write([]byte{1}); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -180,7 +181,7 @@ func run(args []string) (code int, err error) {
 	// (pid_namespaces(7)), which is why `docker run --init` exists.
 	go func() {
 		for sig := range signals {
-			cmd.Process.Signal(sig)
+			cmd.Process.Signal(sig) // kill(2)
 		}
 	}()
 	return wait(cmd)
@@ -189,6 +190,8 @@ func run(args []string) (code int, err error) {
 // wait waits for the container and returns its exit status the way a shell
 // reports it: the command's own code, or 128+N when signal N killed it.
 func wait(cmd *exec.Cmd) (int, error) {
+	// wait4(2), inside cmd.Wait, blocks until the child exits and returns
+	// its wait status: exit code, or the signal that killed it.
 	err := cmd.Wait()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
@@ -270,6 +273,7 @@ func pivotRoot(rootfs string) error {
 
 // execCommand replaces minibox with the command, looked up in $PATH.
 func execCommand(argv []string) error {
+	// stat(2) each $PATH candidate: the first executable one wins.
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return &commandError{argv[0], err}
@@ -550,6 +554,7 @@ func newCgroup(root string, l limits) (*cgroup, error) {
 	}
 	for _, dir := range cg.dirs {
 		removeLeftovers(filepath.Dir(dir))
+		// mkdir(2) the minibox parent the first time: a cgroup too.
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
 		}
@@ -583,6 +588,7 @@ func newCgroup(root string, l limits) (*cgroup, error) {
 // in cgroup.subtree_control (cgroups(7), "Cgroups v2 subtree control").
 func enableControllers(root string, controllers []string) error {
 	for _, dir := range []string{root, filepath.Join(root, "minibox")} {
+		// read(2) which controllers dir may hand out, and which it does.
 		available, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 		if err != nil {
 			return err
@@ -696,6 +702,8 @@ func removeLeftovers(parent string) {
 // writeFile writes value to an existing cgroup interface file. It never
 // creates one: a missing file is an error that names it.
 func writeFile(file, value string) error {
+	// open(2) without O_CREAT, then write(2): the kernel applies the value
+	// on write, and rejects a bad one there (EINVAL).
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
