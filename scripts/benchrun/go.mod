@@ -1,0 +1,3 @@
+module minibox.dev/benchrun
+
+go 1.26
