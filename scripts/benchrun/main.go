@@ -1,10 +1,12 @@
-// Command benchrun runs a command many times and prints the medians of its
-// wall time, its CPU time and its peak memory, for scripts/bench.
+// Command benchrun runs commands many times and prints the medians of their
+// wall time, CPU time and peak memory, for scripts/bench.
 //
-//	benchrun [-runs N] [-warmup N] CMD [ARG...]
+//	benchrun [-runs N] [-warmup N] CMD [ARG...] [-- CMD [ARG...]]...
 //
-// It prints one line, "wall_us=W cpu_us=C maxrss_kb=R runs=N", each value
-// the median over the runs. CPU and memory come from the rusage that
+// The commands take turns (one run of each, then the next round), so that
+// a change in the machine's load over time affects them alike. For each
+// command, in order, it prints one line "wall_us=W cpu_us=C maxrss_kb=R
+// runs=N", each value the median over the runs. CPU and memory come from the rusage that
 // wait4(2) returns for the child: user plus system time of the child and
 // of every descendant it waited for (a runtime waits for its container's
 // process), and the largest resident set among them (getrusage(2),
@@ -24,21 +26,38 @@ import (
 )
 
 func main() {
-	runs := flag.Int("runs", 50, "measured runs")
-	warmup := flag.Int("warmup", 2, "runs before measuring, not counted (page cache, first cgroup)")
+	runs := flag.Int("runs", 50, "measured runs of each command")
+	warmup := flag.Int("warmup", 2, "runs of each before measuring, not counted (page cache, first cgroup)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: benchrun [-runs N] [-warmup N] CMD [ARG...]")
+		fmt.Fprintln(os.Stderr, "usage: benchrun [-runs N] [-warmup N] CMD [ARG...] [-- CMD [ARG...]]...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() == 0 || *runs < 1 || *warmup < 0 {
+	cmds := split(flag.Args())
+	if len(cmds) == 0 || *runs < 1 || *warmup < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := bench(flag.Args(), *runs, *warmup); err != nil {
+	if err := bench(cmds, *runs, *warmup); err != nil {
 		fmt.Fprintf(os.Stderr, "benchrun: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// split cuts args into commands at each "--".
+func split(args []string) [][]string {
+	var cmds [][]string
+	for len(args) > 0 {
+		i := slices.Index(args, "--")
+		if i < 0 {
+			i = len(args)
+		}
+		if i > 0 {
+			cmds = append(cmds, args[:i])
+		}
+		args = args[min(i+1, len(args)):]
+	}
+	return cmds
 }
 
 // sample is one run's cost.
@@ -47,21 +66,27 @@ type sample struct {
 	maxrss    int64 // KiB
 }
 
-func bench(argv []string, runs, warmup int) error {
-	var wall, cpu, rss []int64
+func bench(cmds [][]string, runs, warmup int) error {
+	wall := make([][]int64, len(cmds))
+	cpu := make([][]int64, len(cmds))
+	rss := make([][]int64, len(cmds))
 	for i := 0; i < warmup+runs; i++ {
-		s, err := once(argv)
-		if err != nil {
-			return fmt.Errorf("run %d of %q: %w", i+1, argv, err)
+		for c, argv := range cmds {
+			s, err := once(argv)
+			if err != nil {
+				return fmt.Errorf("run %d of %q: %w", i+1, argv, err)
+			}
+			if i < warmup {
+				continue
+			}
+			wall[c] = append(wall[c], s.wall.Microseconds())
+			cpu[c] = append(cpu[c], s.cpu.Microseconds())
+			rss[c] = append(rss[c], s.maxrss)
 		}
-		if i < warmup {
-			continue
-		}
-		wall = append(wall, s.wall.Microseconds())
-		cpu = append(cpu, s.cpu.Microseconds())
-		rss = append(rss, s.maxrss)
 	}
-	fmt.Printf("wall_us=%d cpu_us=%d maxrss_kb=%d runs=%d\n", median(wall), median(cpu), median(rss), runs)
+	for c := range cmds {
+		fmt.Printf("wall_us=%d cpu_us=%d maxrss_kb=%d runs=%d\n", median(wall[c]), median(cpu[c]), median(rss[c]), runs)
+	}
 	return nil
 }
 
