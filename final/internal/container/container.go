@@ -451,6 +451,8 @@ func (c *Container) Delete(force bool) error {
 			// PID 1 kills its namespace) are killed before rmdir.
 			if pids, _ := cg.Pids(); len(pids) > 0 {
 				for _, p := range pids {
+					// kill(2): these PIDs are listed by the cgroup
+					// itself, so they are the container's.
 					unix.Kill(p, unix.SIGKILL)
 				}
 			}

@@ -164,6 +164,7 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	if err = os.MkdirAll(s.Process.Cwd, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
 		return "", nil, nil, cfg, fmt.Errorf("create cwd %s: %w", s.Process.Cwd, err)
 	}
+	// chdir(2) into process.cwd, now a path inside the new root.
 	if err = unix.Chdir(s.Process.Cwd); err != nil {
 		return "", nil, nil, cfg, fmt.Errorf("chdir to cwd %s: %w", s.Process.Cwd, err)
 	}

@@ -202,6 +202,8 @@ func (m *Manager) Destroy() error {
 
 func rmdirRetry(dir string) error {
 	for i := 0; ; i++ {
+		// rmdir(2) is how a cgroup is removed; it fails with EBUSY
+		// while it still has tasks.
 		err := unix.Rmdir(dir)
 		if err == nil || errors.Is(err, unix.ENOENT) {
 			return nil

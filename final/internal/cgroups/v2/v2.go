@@ -230,6 +230,8 @@ func (m *Manager) freeze(v string) error {
 // device program goes with the cgroup.
 func (m *Manager) Destroy() error {
 	for i := 0; ; i++ {
+		// rmdir(2) is how a cgroup is removed; it fails with EBUSY
+		// while it still has tasks.
 		err := unix.Rmdir(m.dir)
 		if err == nil || errors.Is(err, unix.ENOENT) {
 			break
