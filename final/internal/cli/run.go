@@ -92,6 +92,9 @@ Flags:
                             removes the container and its writable layer at exit
       --help                this help
 
+Short flags combine (-it); long ones take --name=VALUE or --name VALUE,
+and one dash works too (-memory 32m), as in the steps.
+
 Exit status: CMD's own, 128+N if it was killed by signal N (137: OOM or
 SIGKILL), 125 if minibox failed, 126 if CMD is not executable, 127 if it
 was not found.
@@ -280,7 +283,17 @@ func parseRunArgs(args []string) (*runFlags, error) {
 			}
 			return d.set(f, inline)
 		}
-		if long, ok := strings.CutPrefix(a, "--"); ok {
+		long, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			// The steps parse flags with Go's flag package, where
+			// -memory is --memory: accept a single dash before a long
+			// name too (never ambiguous: no long name is a run of
+			// short ones).
+			if name, _, _ := strings.Cut(a[1:], "="); len(name) > 1 && find(name, "") != nil {
+				long, ok = a[1:], true
+			}
+		}
+		if ok {
 			name, val, has := strings.Cut(long, "=")
 			d := find(name, "")
 			if d == nil {

@@ -36,6 +36,9 @@ func TestParseRunArgs(t *testing.T) {
 		}},
 		{"flags stop at the command", []string{"sh", "-m", "1"}, runFlags{opts: spec.RunOptions{Args: []string{"sh", "-m", "1"}}}},
 		{"unlimited swap", []string{"-m", "8m", "--memory-swap", "-1", "sh"}, runFlags{opts: spec.RunOptions{Memory: 8 << 20, MemorySwap: -1, Args: []string{"sh"}}}},
+		{"single-dash long names, as in the steps", []string{"-memory", "32m", "-pids-limit=5", "-hostname", "h", "-it", "sh"}, runFlags{
+			opts: spec.RunOptions{Memory: 32 << 20, PidsLimit: 5, Hostname: "h", TTY: true, Interactive: true, Args: []string{"sh"}},
+		}},
 		{"bool with =true", []string{"--tty=true", "--interactive=false", "sh"}, runFlags{opts: spec.RunOptions{TTY: true, Args: []string{"sh"}}}},
 		{"help", []string{"--help"}, runFlags{help: true, opts: spec.RunOptions{Args: []string{}}}},
 	} {
