@@ -278,6 +278,7 @@ func TestPdeathsig(t *testing.T) {
 	needRoot(t)
 	cmd := start(t, probe(t), "sleep", "60")
 	pid1 := waitChild(t, cmd.Process.Pid)
+	t.Cleanup(func() { killProbe(pid1) })
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGKILL))
 	assert.Equal(t, waitExit(t, cmd), 137)
 	eventually(t, fmt.Sprintf("the container (pid %d) dies with minibox", pid1), func() bool { return !alive(pid1) })
@@ -289,7 +290,8 @@ func TestSignalsForwarded(t *testing.T) {
 	needRoot(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
-			script := fmt.Sprintf(`trap "exit 42" %s; echo ready; while :; do sleep 1 & wait; done`, strings.TrimPrefix(unix.SignalName(sig), "SIG"))
+			// The loop ends by itself after 30 s, should the signal never come.
+			script := fmt.Sprintf(`trap "exit 42" %s; echo ready; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do sleep 1 & wait; done`, strings.TrimPrefix(unix.SignalName(sig), "SIG"))
 			cmd, ready := startReady(t, "/bin/sh", "-c", script)
 			<-ready
 			assert.NilError(t, cmd.Process.Signal(sig))
@@ -388,13 +390,30 @@ func start(t *testing.T, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, runArgs(t, args...)...)
 	cmd.Stderr = os.Stderr
 	assert.NilError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	t.Cleanup(func() { stop(cmd) })
 	return cmd
+}
+
+// stop kills a minibox the test has not waited for, and its container
+// first: a minibox under test may lack Pdeathsig, and the test must leave
+// no process behind.
+func stop(cmd *exec.Cmd) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	if child := childOf(cmd.Process.Pid); child != 0 {
+		unix.Kill(child, unix.SIGKILL)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+// killProbe kills the container's probe pid, should it have outlived its
+// minibox (a minibox under test may lack Pdeathsig).
+func killProbe(pid int) {
+	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "probe" {
+		unix.Kill(pid, unix.SIGKILL)
+	}
 }
 
 // startReady starts a container whose command prints "ready" when it is.
@@ -404,12 +423,7 @@ func startReady(t *testing.T, args ...string) (*exec.Cmd, <-chan struct{}) {
 	out, err := cmd.StdoutPipe()
 	assert.NilError(t, err)
 	assert.NilError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	t.Cleanup(func() { stop(cmd) })
 	ready := make(chan struct{})
 	go func() {
 		s := bufio.NewScanner(out)
