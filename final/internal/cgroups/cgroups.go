@@ -60,8 +60,8 @@ type Manager interface {
 	// Freeze stops every process in the cgroup; Thaw resumes them.
 	Freeze() error
 	Thaw() error
-	// Destroy removes the cgroup (it must hold no process) and the empty
-	// minibox parents above it. Removing one that is gone is not an error.
+	// Destroy removes the cgroup (it must hold no process); the shared
+	// minibox parent stays. Removing one that is gone is not an error.
 	Destroy() error
 	// Path is the cgroup path, e.g. /minibox/ID.
 	Path() string
@@ -71,8 +71,8 @@ type Manager interface {
 func DefaultPath(id string) string { return path.Join("/minibox", id) }
 
 // New returns the manager for cgroup path p on this host, creating the
-// cgroup directories.
-func New(p string) (Manager, error) {
+// cgroup directories a container with resources r needs.
+func New(p string, r *specs.LinuxResources) (Manager, error) {
 	if !path.IsAbs(p) {
 		return nil, fmt.Errorf("cgroup path %q: must be absolute", p)
 	}
@@ -84,7 +84,7 @@ func New(p string) (Manager, error) {
 		if err != nil {
 			return nil, err
 		}
-		return v1.New(mounts, p)
+		return v1.New(mounts, p, v1.Needed(r))
 	}
 	return nil, fmt.Errorf("no cgroup filesystem at %s", Root)
 }

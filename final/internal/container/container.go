@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +124,16 @@ func Create(o Options) (c *Container, err error) {
 			c = nil
 		}
 	}()
-	if err := c.save(); err != nil {
+	if s.Annotations[spec.AnnotationOverlay] == "true" {
+		c.Overlay = &rootfs.Overlay{
+			Upper:  filepath.Join(dir, "upper"),
+			Work:   filepath.Join(dir, "work"),
+			Merged: filepath.Join(dir, "merged"),
+		}
+	}
+	// Saved before anything else is made: from here on, a minibox killed
+	// at any point leaves a state file that says what to clean up.
+	if err := c.saveCreating(); err != nil {
 		return c, err
 	}
 
@@ -134,12 +142,7 @@ func Create(o Options) (c *Container, err error) {
 	if !ok || !ok2 {
 		return c, fmt.Errorf("linux.uidMappings/gidMappings: container root (0) is not mapped")
 	}
-	if s.Annotations[spec.AnnotationOverlay] == "true" {
-		c.Overlay = &rootfs.Overlay{
-			Upper:  filepath.Join(dir, "upper"),
-			Work:   filepath.Join(dir, "work"),
-			Merged: filepath.Join(dir, "merged"),
-		}
+	if c.Overlay != nil {
 		for _, d := range []string{c.Overlay.Upper, c.Overlay.Work, c.Overlay.Merged} {
 			if err := os.Mkdir(d, 0o755); err != nil {
 				return c, fmt.Errorf("create overlay dir: %w", err)
@@ -150,17 +153,6 @@ func Create(o Options) (c *Container, err error) {
 				return c, fmt.Errorf("chown overlay dir: %w", err)
 			}
 		}
-		if err := c.save(); err != nil {
-			return c, err
-		}
-	}
-
-	// The cgroup exists with its limits before init runs.
-	if c.cg, err = cgroups.New(c.CgroupPath); err != nil {
-		return c, err
-	}
-	if err := c.cg.Set(resources(s)); err != nil {
-		return c, err
 	}
 
 	fifo := filepath.Join(dir, "exec.fifo")
@@ -172,10 +164,49 @@ func Create(o Options) (c *Container, err error) {
 	if err := os.Chmod(fifo, 0o622); err != nil {
 		return c, err
 	}
-	if err := c.startInit(o, plan, fifo); err != nil {
+	r := resources(s)
+	cfg, err := c.initConfig(plan, r)
+	if err != nil {
+		return c, err
+	}
+	// The first JSON encoding of a specs.Spec builds encoding/json's
+	// per-type tables for the whole spec (about a millisecond): it runs
+	// on another CPU while init starts and the cgroup is made.
+	encoded := make(chan encodeResult, 1)
+	go func() {
+		b, err := json.Marshal(&cfg)
+		encoded <- encodeResult{b, err}
+	}()
+	if err := c.startInit(o, plan, fifo, r, encoded); err != nil {
 		return c, err
 	}
 	return c, nil
+}
+
+type encodeResult struct {
+	data []byte
+	err  error
+}
+
+// initConfig is what init is sent.
+func (c *Container) initConfig(plan namespaces.Plan, r *specs.LinuxResources) (initproc.Config, error) {
+	s := c.Spec
+	cfg := initproc.Config{
+		Spec: s, Rootfs: c.Rootfs, Overlay: c.Overlay,
+		UnshareCgroup: plan.UnshareCgroup, Join: plan.Join,
+		NewNet: plan.Cloneflags&unix.CLONE_NEWNET != 0,
+		NewUTS: plan.Cloneflags&unix.CLONE_NEWUTS != 0,
+		Init:   s.Annotations[spec.AnnotationInit] == "true",
+	}
+	var err error
+	switch cgroups.Mode() {
+	case cgroups.Unified:
+		cfg.CgroupV2, cfg.CgroupUnified = true, true
+	case cgroups.Hybrid, cgroups.Legacy:
+		// Only the hierarchies init joins are mounted in the container.
+		cfg.CgroupV1, err = v1.Hierarchies(v1.Needed(r))
+	}
+	return cfg, err
 }
 
 // resources is the spec's resources with the devices every container
@@ -192,7 +223,7 @@ func resources(s *specs.Spec) *specs.LinuxResources {
 
 // startInit re-execs minibox as init in the new namespaces, moves it into
 // the cgroup, sends the config and waits for init's report.
-func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) error {
+func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string, r *specs.LinuxResources, encoded <-chan encodeResult) error {
 	s := o.Spec
 	configR, configW, err := os.Pipe()
 	if err != nil {
@@ -216,7 +247,10 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) erro
 	defer fifoPath.Close()
 
 	cmd := exec.Command("/proc/self/exe", "init")
-	cmd.Env = []string{}
+	// init needs no environment, and one P: it runs one goroutine locked
+	// to its thread, and a single P spares the Go runtime starting idle
+	// threads each time that goroutine blocks in a system call.
+	cmd.Env = []string{"GOMAXPROCS=1"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.ExtraFiles = []*os.File{configR, syncW, fifoPath}
 	if s.Process.Terminal {
@@ -255,37 +289,24 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string) erro
 	configR.Close()
 	syncW.Close()
 
-	// Into the cgroup before init does anything: its config is sent only
-	// after this, and init waits for the config.
+	// The cgroup, with its limits, while init's Go runtime starts (it
+	// waits for its config before doing anything). Apply moves init in
+	// before the config is sent, so everything the container does is
+	// limited and counted.
+	if c.cg, err = cgroups.New(c.CgroupPath, r); err != nil {
+		return err
+	}
+	if err := c.cg.Set(r); err != nil {
+		return err
+	}
 	if err := c.cg.Apply(c.Pid); err != nil {
 		return err
 	}
-	cfg := initproc.Config{
-		Spec: s, Rootfs: c.Rootfs, Overlay: c.Overlay,
-		UnshareCgroup: plan.UnshareCgroup, Join: plan.Join,
-		NewNet: plan.Cloneflags&unix.CLONE_NEWNET != 0,
-		NewUTS: plan.Cloneflags&unix.CLONE_NEWUTS != 0,
-		Init:   s.Annotations[spec.AnnotationInit] == "true",
+	res := <-encoded
+	if res.err != nil {
+		return fmt.Errorf("encode init's config: %w", res.err)
 	}
-	switch cgroups.Mode() {
-	case cgroups.Unified:
-		cfg.CgroupV2, cfg.CgroupUnified = true, true
-	case cgroups.Hybrid, cgroups.Legacy:
-		cfg.CgroupV1, err = v1.Hierarchies()
-		if err != nil {
-			return err
-		}
-		// Only the hierarchies init joined are mounted in the container:
-		// in the others (blkio, name=systemd, hybrid's cgroup2) its cgroup
-		// namespace root would be the host's root cgroup, showing the
-		// host's tree and its release_agent.
-		for name, opts := range cfg.CgroupV1 {
-			if !v1.Joined(opts) {
-				delete(cfg.CgroupV1, name)
-			}
-		}
-	}
-	if err := json.NewEncoder(configW).Encode(&cfg); err != nil {
+	if _, err := configW.Write(append(res.data, '\n')); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
 
@@ -341,51 +362,25 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: init is gone: %w", c.ID, err)
 	}
 	defer unix.Close(pidfd)
-	// The byte init writes is the proof it got past the fifo.
-	type result struct {
-		n   int
-		err error
+	// O_NONBLOCK: the open returns at once, and its existence is what
+	// releases init's blocked open for writing. Then one poll(2) waits for
+	// either the byte init writes or init's exit (its pidfd turns
+	// readable). A fifo that never had a writer does not report POLLHUP.
+	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("start %s: open %s: %w", c.ID, fifo, err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
-			done <- result{0, err}
-			return
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+			break
 		}
-		defer f.Close()
-		n, err := f.Read(make([]byte, 1))
-		done <- result{n, err}
-	}()
-	exited := make(chan struct{})
-	go func() {
-		// poll(2) on the pidfd: readable once init has exited.
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-		for {
-			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
-				break
-			}
-		}
-		close(exited)
-	}()
-	var res result
-	select {
-	case res = <-done:
-	case <-exited:
-		// A program that runs very briefly may have exited already after
-		// passing the fifo; if init died before opening it, our open is
-		// still blocked: opening the write end ourselves releases it, and
-		// the read then finds no byte.
-		if w, e := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); e == nil {
-			w.Close()
-		}
-		res = <-done
 	}
-	if res.n != 1 {
-		if res.err == nil || res.err == io.EOF {
-			res.err = errors.New("init exited before start")
-		}
-		return fmt.Errorf("start %s: %w", c.ID, res.err)
+	// Read even when init has exited: a short-lived program may have
+	// passed the fifo (and written its byte) before exiting.
+	if n, _ := unix.Read(fd, make([]byte, 1)); n != 1 {
+		return fmt.Errorf("start %s: init exited before start", c.ID)
 	}
 	os.Remove(fifo)
 	return nil

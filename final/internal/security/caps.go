@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -78,8 +79,9 @@ func CapsFromSpec(c *specs.LinuxCapabilities) (Caps, error) {
 	return out, nil
 }
 
-// lastCap is the highest capability this kernel knows.
-func lastCap() int {
+// lastCap is the highest capability this kernel knows, read once from
+// /proc/sys/kernel/cap_last_cap.
+var lastCap = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		return 40
@@ -89,7 +91,7 @@ func lastCap() int {
 		return 40
 	}
 	return n
-}
+})
 
 // DropBounding removes every capability outside keep from the bounding
 // set with prctl(PR_CAPBSET_DROP): no later execve(2), even of a setuid

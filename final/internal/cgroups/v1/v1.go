@@ -69,20 +69,36 @@ func parseMountinfo(f io.Reader) (map[string]string, error) {
 	return out, sc.Err()
 }
 
-// New creates path in every mounted controller's hierarchy. cpuset needs
-// cpus and mems copied down before a task may join (cpuset(7)).
-func New(mounts map[string]string, path string) (*Manager, error) {
-	m := Load(mounts, path)
-	for _, c := range Controllers {
-		dir, ok := m.dirs[c]
+// Needed lists the controllers a container with resources r joins:
+// memory, pids, cpu, devices and freezer always (limits, the device
+// allow list, pause); cpuset only when CPUs or memory nodes are set,
+// since an unrestricted cpuset is only the parent's; cpuacct only where
+// it is mounted together with cpu (then joining cpu joins it).
+func Needed(r *specs.LinuxResources) []string {
+	out := []string{"cpu", "memory", "pids", "devices", "freezer"}
+	if r != nil && r.CPU != nil && (r.CPU.Cpus != "" || r.CPU.Mems != "") {
+		out = append(out, "cpuset")
+	}
+	return out
+}
+
+// New creates path in the hierarchies of the given controllers (those
+// mounted). cpuset needs cpus and mems copied down before a task may join
+// (cpuset(7)).
+func New(mounts map[string]string, path string, controllers []string) (*Manager, error) {
+	m := &Manager{path: path, dirs: map[string]string{}, root: mounts}
+	for _, c := range controllers {
+		mnt, ok := mounts[c]
 		if !ok {
 			continue
 		}
+		dir := filepath.Join(mnt, path)
+		m.dirs[c] = dir
 		if err := mkdirRetry(dir); err != nil {
 			return nil, fmt.Errorf("create cgroup %s: %w", dir, err)
 		}
 		if c == "cpuset" {
-			if err := initCpuset(m.root[c], dir); err != nil {
+			if err := initCpuset(mnt, dir); err != nil {
 				return nil, err
 			}
 		}
@@ -150,8 +166,11 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 // Apply writes pid to cgroup.procs in each hierarchy, which moves the
 // whole process (all its threads) there.
 func (m *Manager) Apply(pid int) error {
+	done := map[string]bool{}
 	for _, c := range Controllers {
-		if dir, ok := m.dirs[c]; ok {
+		// Co-mounted controllers (cpu,cpuacct) share one directory.
+		if dir, ok := m.dirs[c]; ok && !done[dir] {
+			done[dir] = true
 			if err := write(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 				return err
 			}
@@ -185,17 +204,17 @@ func readPids(file string) ([]int, error) {
 	return out, nil
 }
 
-// Destroy removes the cgroup from every hierarchy, then the empty
-// minibox parents. rmdir(2) of a cgroup fails with EBUSY while a task is
-// still leaving it, so that one error is retried briefly.
+// Destroy removes the cgroup from every hierarchy. rmdir(2) of a cgroup
+// fails with EBUSY while a task is still leaving it, so that one error is
+// retried briefly. The shared minibox parent stays, as docker's docker
+// cgroup does: removing it would race with other containers creating
+// theirs, and re-creating it costs every run.
 func (m *Manager) Destroy() error {
 	var errs []error
-	for c, dir := range m.dirs {
+	for _, dir := range m.dirs {
 		if err := rmdirRetry(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
-			continue
 		}
-		removeEmptyParents(m.root[c], filepath.Dir(dir))
 	}
 	return errors.Join(errs...)
 }
@@ -215,18 +234,6 @@ func rmdirRetry(dir string) error {
 	}
 }
 
-// removeEmptyParents removes dir and its parents up to (not including)
-// root while they are empty; a parent still used by another container
-// fails with EBUSY and stays.
-func removeEmptyParents(root, dir string) {
-	for dir != root && strings.HasPrefix(dir, root+"/") {
-		if unix.Rmdir(dir) != nil {
-			return
-		}
-		dir = filepath.Dir(dir)
-	}
-}
-
 func write(dir, file, data string) error {
 	p := filepath.Join(dir, file)
 	if err := os.WriteFile(p, []byte(data), 0); err != nil {
@@ -235,10 +242,13 @@ func write(dir, file, data string) error {
 	return nil
 }
 
-// Hierarchies lists the host's v1 hierarchies as mount-point name ->
-// mount options ("cpu,cpuacct", "none,name=systemd"), so the container
-// can mount the same layout at its /sys/fs/cgroup.
-func Hierarchies() (map[string]string, error) {
+// Hierarchies lists the host's v1 hierarchies that hold one of the
+// joined controllers, as mount-point name -> mount options ("cpu,cpuacct",
+// "memory"), so the container can mount them at its /sys/fs/cgroup. The
+// others (blkio, name=systemd) are left out: the container is not in a
+// cgroup of its own there, and its cgroup namespace would show the host's
+// tree and the hierarchy root's release_agent.
+func Hierarchies(joined []string) (map[string]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -261,16 +271,18 @@ func Hierarchies() (map[string]string, error) {
 				opts = append(opts, o)
 			}
 		}
-		out[filepath.Base(a[4])] = strings.Join(opts, ",")
+		if Joined(strings.Join(opts, ","), joined) {
+			out[filepath.Base(a[4])] = strings.Join(opts, ",")
+		}
 	}
 	return out, sc.Err()
 }
 
-// Joined reports whether a hierarchy with these mount options holds a
-// controller a container joins.
-func Joined(opts string) bool {
+// Joined reports whether a hierarchy with these mount options holds one
+// of the controllers.
+func Joined(opts string, controllers []string) bool {
 	for _, o := range strings.Split(opts, ",") {
-		for _, c := range Controllers {
+		for _, c := range controllers {
 			if o == c {
 				return true
 			}

@@ -93,7 +93,7 @@ func read(t *testing.T, path string) string {
 
 func TestManagerOnFakeRoot(t *testing.T) {
 	mounts := fakeRoot(t)
-	m, err := New(mounts, "/minibox/c1")
+	m, err := New(mounts, "/minibox/c1", Controllers)
 	assert.NilError(t, err)
 	// cpuset cpus and mems were copied down from the root.
 	assert.Equal(t, read(t, filepath.Join(mounts["cpuset"], "minibox/cpuset.cpus")), "0-3")
@@ -118,8 +118,31 @@ func TestManagerOnFakeRoot(t *testing.T) {
 }
 
 func TestJoined(t *testing.T) {
-	assert.Check(t, Joined("cpu,cpuacct"))
-	assert.Check(t, Joined("memory"))
-	assert.Check(t, !Joined("blkio"))
-	assert.Check(t, !Joined("xattr,name=systemd"))
+	joined := Needed(nil)
+	assert.Check(t, Joined("cpu,cpuacct", joined))
+	assert.Check(t, Joined("memory", joined))
+	assert.Check(t, !Joined("cpuacct", joined))
+	assert.Check(t, !Joined("cpuset", joined))
+	assert.Check(t, !Joined("blkio", joined))
+	assert.Check(t, !Joined("xattr,name=systemd", joined))
+}
+
+func TestNeeded(t *testing.T) {
+	base := []string{"cpu", "memory", "pids", "devices", "freezer"}
+	assert.DeepEqual(t, Needed(nil), base)
+	assert.DeepEqual(t, Needed(&specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(1000)}}), base)
+	assert.DeepEqual(t, Needed(&specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}), append(base, "cpuset"))
+}
+
+// TestNewJoinsOnlyNeeded: without a cpuset the cgroup is not created in
+// the cpuset hierarchy, and co-mounted controllers get one write.
+func TestNewJoinsOnlyNeeded(t *testing.T) {
+	mounts := fakeRoot(t)
+	mounts["cpuacct"] = mounts["cpu"] // co-mounted, as on most v1 hosts
+	m, err := New(mounts, "/minibox/c2", append(Needed(nil), "cpuacct"))
+	assert.NilError(t, err)
+	_, err = os.Stat(filepath.Join(mounts["cpuset"], "minibox/c2"))
+	assert.Assert(t, os.IsNotExist(err))
+	assert.NilError(t, m.Apply(7))
+	assert.Equal(t, read(t, filepath.Join(mounts["cpu"], "minibox/c2/cgroup.procs")), "7")
 }

@@ -226,8 +226,8 @@ func (m *Manager) freeze(v string) error {
 	return fmt.Errorf("cgroup %s: freeze=%s not reached", m.dir, v)
 }
 
-// Destroy removes the cgroup and then its empty parents below root. The
-// device program goes with the cgroup.
+// Destroy removes the cgroup; the device program goes with it. The
+// shared minibox parent stays (see v1's Destroy).
 func (m *Manager) Destroy() error {
 	for i := 0; ; i++ {
 		// rmdir(2) is how a cgroup is removed; it fails with EBUSY
@@ -240,11 +240,6 @@ func (m *Manager) Destroy() error {
 			return fmt.Errorf("remove cgroup %s: %w", m.dir, err)
 		}
 		time.Sleep(time.Duration(i+1) * time.Millisecond)
-	}
-	for dir := filepath.Dir(m.dir); dir != m.root && strings.HasPrefix(dir, m.root+"/"); dir = filepath.Dir(dir) {
-		if unix.Rmdir(dir) != nil {
-			break
-		}
 	}
 	return nil
 }
