@@ -28,6 +28,7 @@ type Global struct {
 	LogFormat string
 	Debug     bool
 	log       *logger
+	logFile   *os.File
 	stdout    io.Writer
 	stderr    io.Writer
 }
@@ -96,6 +97,10 @@ func Main(args []string) int {
 func run(args []string, stdout, stderr io.Writer) int {
 	g := &Global{stdout: stdout, stderr: stderr}
 	err := g.dispatch(args[1:])
+	if g.logFile != nil {
+		// Closed only after the error below is logged.
+		defer g.logFile.Close()
+	}
 	if err == nil {
 		return 0
 	}
@@ -137,7 +142,7 @@ func (g *Global) dispatch(args []string) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		g.logFile = f
 		g.log.w = f
 	} else if g.Debug {
 		g.log.w = g.stderr
