@@ -194,9 +194,10 @@ func (c *Container) initConfig(plan namespaces.Plan, r *specs.LinuxResources) (i
 	cfg := initproc.Config{
 		Spec: s, Rootfs: c.Rootfs, Overlay: c.Overlay,
 		UnshareCgroup: plan.UnshareCgroup, Join: plan.Join,
-		NewNet: plan.Cloneflags&unix.CLONE_NEWNET != 0,
-		NewUTS: plan.Cloneflags&unix.CLONE_NEWUTS != 0,
-		Init:   s.Annotations[spec.AnnotationInit] == "true",
+		NewNet:    plan.Cloneflags&unix.CLONE_NEWNET != 0,
+		NewUTS:    plan.Cloneflags&unix.CLONE_NEWUTS != 0,
+		Init:      s.Annotations[spec.AnnotationInit] == "true",
+		Pdeathsig: c.AutoRemove,
 	}
 	var err error
 	switch cgroups.Mode() {

@@ -213,13 +213,16 @@ func (c *Container) OCIState() specs.State {
 // Dir is the container's state directory.
 func (c *Container) Dir() string { return c.dir }
 
-// sweep removes containers that `run` created whose minibox and init are
-// both gone (minibox was SIGKILLed): their cgroup, writable layer and
-// state. Nothing else is touched.
+// sweep removes containers that `run` created whose minibox is gone
+// (it was SIGKILLed): their process, cgroup, writable layer and state.
+// Their init gets SIGKILL from the kernel when minibox dies, but may
+// still be exiting when we look: Delete(force) kills it (again) and waits
+// for it to go. Containers of `create` (not auto-remove) are never
+// touched: they outlive the minibox that made them until `delete`.
 func sweep(root string) {
 	list, _ := List(root)
 	for _, c := range list {
-		if c.AutoRemove && !alive(c.Owner, c.OwnerStart) && !alive(c.Pid, c.InitStartTime) {
+		if c.AutoRemove && !alive(c.Owner, c.OwnerStart) {
 			c.Delete(true)
 		}
 	}

@@ -98,8 +98,8 @@ func TestSaveLoadList(t *testing.T) {
 	assert.ErrorContains(t, err, "container id")
 }
 
-// TestSweep: only auto-remove containers whose owner and init are both
-// gone are removed.
+// TestSweep: only auto-remove containers whose owner is gone are
+// removed.
 func TestSweep(t *testing.T) {
 	root := t.TempDir()
 	me := os.Getpid()

@@ -28,6 +28,7 @@ type Config struct {
 	NewNet        bool                   // a new network namespace: bring lo up
 	NewUTS        bool                   // a new UTS namespace: set the hostname
 	Init          bool                   // stay PID 1 and reap (--init)
+	Pdeathsig     bool                   // die with the parent (minibox run)
 }
 
 // Message is init's report on the sync pipe.

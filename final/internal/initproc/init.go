@@ -108,6 +108,16 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		return "", nil, nil, cfg, fmt.Errorf("config without process, root or linux section")
 	}
 
+	// The parent-death signal os/exec set does not survive execve(2)
+	// when the exec raised our capabilities (we are root of a new user
+	// namespace): set it again. Had the parent died before this, the
+	// config read above would have failed.
+	if cfg.Pdeathsig {
+		if err = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			return "", nil, nil, cfg, fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
+		}
+	}
+
 	// 2. unshare(2) CLONE_NEWCGROUP: the cgroup we are in now becomes
 	// the root of the container's cgroup view (/proc/self/cgroup shows /).
 	if cfg.UnshareCgroup {
@@ -325,6 +335,10 @@ func lookPath(file string, env []string) (string, error) {
 // still shape. The parent-death signal is reset by a credential change
 // (prctl(2)), so it is set again.
 func switchUser(u specs.User) error {
+	// prctl(PR_GET_PDEATHSIG): remember the signal, if any, to set it
+	// again after the credentials change clears it.
+	var pdeath int
+	unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&pdeath)), 0, 0, 0)
 	if u.UID != 0 {
 		if err := security.KeepCaps(); err != nil {
 			return err
@@ -345,8 +359,8 @@ func switchUser(u specs.User) error {
 	if err := unix.Setuid(int(u.UID)); err != nil {
 		return fmt.Errorf("setuid %d: %w", u.UID, err)
 	}
-	if u.UID != 0 || u.GID != 0 {
-		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+	if pdeath != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(pdeath), 0, 0, 0); err != nil {
 			return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
 		}
 	}
