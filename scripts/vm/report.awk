@@ -61,6 +61,18 @@ pkg == "" {
 	next
 }
 
+# A test binary that panicked, or hit -test.timeout: go prints the tests
+# that were running, one per line after "running tests:", indented by tabs.
+/^panic: / && !(pkg in panicked) {
+	panicked[pkg] = $0
+	next
+}
+
+/^\t\tTest[^ ]* \(/ && (pkg in panicked) {
+	hung[pkg] = hung[pkg] " " $1
+	next
+}
+
 /^=== (RUN|CONT|NAME) / {
 	current = $3
 	cont = 0
@@ -128,6 +140,8 @@ END {
 			fail(p ": no end marker (crash, hang or lost output)")
 		else if (exitcode[p] != 0)
 			fail(p ": test binary exited " exitcode[p])
+		if (p in panicked)
+			fail(p ": " panicked[p] (p in hung ? ", running:" hung[p] : ""))
 		if (p in exitcode && run[p] == 0)
 			fail(p ": ran no test")
 	}
