@@ -118,11 +118,17 @@ func mkdirRetry(dir string) error {
 	return err
 }
 
-// Load returns the manager of path without creating anything.
+// Load returns the manager of path without creating anything. Only the
+// hierarchies where the cgroup exists count: New creates only the ones a
+// container needs, and Apply (`minibox exec` joining the container) must
+// not write to the others.
 func Load(mounts map[string]string, path string) *Manager {
 	m := &Manager{path: path, dirs: map[string]string{}, root: mounts}
 	for c, mnt := range mounts {
-		m.dirs[c] = filepath.Join(mnt, path)
+		dir := filepath.Join(mnt, path)
+		if _, err := os.Stat(dir); err == nil {
+			m.dirs[c] = dir
+		}
 	}
 	return m
 }
