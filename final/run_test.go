@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -180,16 +181,8 @@ func TestTerminal(t *testing.T) {
 	err = cmd.Wait()
 	<-done
 	var ee *exec.ExitError
-	assert.Assert(t, err != nil && errorsAs(err, &ee) && ee.ExitCode() == 5, "exit: %v\n%s", err, out.String())
+	assert.Assert(t, err != nil && errors.As(err, &ee) && ee.ExitCode() == 5, "exit: %v\n%s", err, out.String())
 	text := strings.ReplaceAll(out.String(), "\r", "")
 	assert.Check(t, strings.Contains(text, "/dev/pts/0\n33 101\n"), text)
 	assert.Check(t, strings.Contains(text, "40 120\n"), text)
-}
-
-func errorsAs(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	if ok {
-		*target = e
-	}
-	return ok
 }

@@ -290,10 +290,17 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string, r *s
 	configR.Close()
 	syncW.Close()
 
-	// The cgroup, with its limits, while init's Go runtime starts (it
-	// waits for its config before doing anything). Apply moves init in
-	// before the config is sent, so everything the container does is
-	// limited and counted.
+	// The config first: init starts its setup at once, and waits for the
+	// cgroup only where it must (initproc's enterCgroup).
+	res := <-encoded
+	if res.err != nil {
+		return fmt.Errorf("encode init's config: %w", res.err)
+	}
+	if _, err := configW.Write(append(res.data, '\n')); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
+	// The cgroup, with its limits; Apply moves init in before anything of
+	// the container's program can run, so all of it is limited.
 	if c.cg, err = cgroups.New(c.CgroupPath, r); err != nil {
 		return err
 	}
@@ -303,12 +310,8 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string, r *s
 	if err := c.cg.Apply(c.Pid); err != nil {
 		return err
 	}
-	res := <-encoded
-	if res.err != nil {
-		return fmt.Errorf("encode init's config: %w", res.err)
-	}
-	if _, err := configW.Write(append(res.data, '\n')); err != nil {
-		return fmt.Errorf("send config to init: %w", err)
+	if err := json.NewEncoder(configW).Encode(initproc.Message{Type: "cgroup"}); err != nil {
+		return fmt.Errorf("tell init it is in its cgroup: %w", err)
 	}
 
 	// Init reports "ready" or "error"; before that, "hooks" when it has

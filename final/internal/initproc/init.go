@@ -94,7 +94,8 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	for fd := FdConfig; fd <= FdConsole; fd++ {
 		unix.CloseOnExec(fd)
 	}
-	// 1. The parent writes the config only once we are in our cgroup.
+	// 1. The config, which the parent sends as soon as we run (the
+	// cgroup comes later: see enterCgroup).
 	cf := os.NewFile(FdConfig, "config")
 	defer cf.Close()
 	// One decoder for the pipe: the parent's hook reply (hooks.go)
@@ -118,13 +119,6 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		}
 	}
 
-	// 2. unshare(2) CLONE_NEWCGROUP: the cgroup we are in now becomes
-	// the root of the container's cgroup view (/proc/self/cgroup shows /).
-	if cfg.UnshareCgroup {
-		if err = unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return "", nil, nil, cfg, fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
 	// 3. setns(2) into namespaces given by path (net, ipc, uts, cgroup:
 	// the kinds a thread may join; the others need nsenter).
 	for _, n := range cfg.Join {
@@ -156,6 +150,9 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		CgroupV1: cfg.CgroupV1, CgroupV2: cfg.CgroupV2, Unified: cfg.CgroupUnified,
 		// The OCI hooks of create run just before pivot_root (hooks.go).
 		BeforePivot: func() error { return beforePivot(s, dec) },
+		// The mounts before it overlap with the parent's moving us into
+		// the cgroup, which can take milliseconds (see enterCgroup).
+		BeforeCgroup: func() error { return enterCgroup(cfg, dec) },
 	}
 	if err = rootfs.Setup(rc); err != nil {
 		return "", nil, nil, cfg, err
@@ -194,6 +191,28 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 		return "", nil, nil, cfg, err
 	}
 	return prog, argv, env, cfg, nil
+}
+
+// enterCgroup waits until the parent reports that this process is in
+// its cgroup, then unshares the cgroup namespace. It runs just before the
+// container's cgroup filesystem is mounted (or before pivot_root without
+// one), not first thing: writing a PID to cgroup.procs takes the kernel's
+// cgroup_threadgroup_rwsem for writing, which can wait for an RCU grace
+// period, and init's first mounts go on meanwhile. Nothing of the
+// container's program runs before this point.
+func enterCgroup(cfg Config, dec *json.Decoder) error {
+	var m Message
+	if err := dec.Decode(&m); err != nil || m.Type != "cgroup" {
+		return fmt.Errorf("wait for the parent to place init in its cgroup: %v (%q)", err, m.Type)
+	}
+	// unshare(2) CLONE_NEWCGROUP: the cgroup we are in now becomes the
+	// root of the container's cgroup view (/proc/self/cgroup shows /).
+	if cfg.UnshareCgroup {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	return nil
 }
 
 func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {

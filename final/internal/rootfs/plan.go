@@ -71,6 +71,10 @@ type Config struct {
 	// pivot_root: the point where the OCI createRuntime and
 	// createContainer hooks belong.
 	BeforePivot func() error
+	// BeforeCgroup, when set, runs once before the first cgroup mount,
+	// or before pivot_root when there is none: init waits there until it
+	// is in its cgroup, and unshares its cgroup namespace.
+	BeforeCgroup func() error
 }
 
 // defaultDevices are the nodes every container gets (runc's list).

@@ -67,7 +67,15 @@ func Run(k Syscalls, c Config, ops []Op) error {
 		}
 		return SecureJoin(root, rel)
 	}
+	cgroupDone := c.BeforeCgroup == nil
 	for _, op := range ops {
+		isCgroup := op.Kind == KCgroupV1 || (op.Kind == KMount && op.FSType == "cgroup2")
+		if !cgroupDone && (isCgroup || op.Kind == KPivot) {
+			if err := c.BeforeCgroup(); err != nil {
+				return err
+			}
+			cgroupDone = true
+		}
 		if op.Kind == KPivot && c.BeforePivot != nil {
 			if err := c.BeforePivot(); err != nil {
 				return err
