@@ -191,8 +191,13 @@ type encodeResult struct {
 // initConfig is what init is sent.
 func (c *Container) initConfig(plan namespaces.Plan, r *specs.LinuxResources) (initproc.Config, error) {
 	s := c.Spec
+	// init does not need the resources (the cgroup is the parent's
+	// business): a copy without them is less to encode and decode.
+	sc, lc := *s, *s.Linux
+	lc.Resources = nil
+	sc.Linux = &lc
 	cfg := initproc.Config{
-		Spec: s, Rootfs: c.Rootfs, Overlay: c.Overlay,
+		Spec: &sc, Rootfs: c.Rootfs, Overlay: c.Overlay,
 		UnshareCgroup: plan.UnshareCgroup, Join: plan.Join,
 		NewNet:    plan.Cloneflags&unix.CLONE_NEWNET != 0,
 		NewUTS:    plan.Cloneflags&unix.CLONE_NEWUTS != 0,
