@@ -707,3 +707,32 @@ func TestOCIVersionAndHelp(t *testing.T) {
 	runBin(t, nil, "kill", "--help").Assert(t, icmd.Expected{Out: "--all"})
 	fails(t, runBin(t, nil), "no command given")
 }
+
+// linux.sysctl and process.oomScoreAdj reach the container, and the
+// host's values stay as they were.
+func TestOCISysctlAndOOMScore(t *testing.T) {
+	b := newBox(t)
+	hostPing, err := os.ReadFile("/proc/sys/net/ipv4/ping_group_range")
+	assert.NilError(t, err)
+	hostShm, err := os.ReadFile("/proc/sys/kernel/shmmax")
+	assert.NilError(t, err)
+	adj := 500
+	id := b.name()
+	dir := b.bundle([]string{"/bin/sh", "-c",
+		"cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shmmax /proc/self/oom_score_adj"},
+		func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 0", "kernel.shmmax": "1234567"}
+			s.Process.OOMScoreAdj = &adj
+		})
+	b.oci("run", "--bundle", dir, id).Assert(t, icmd.Expected{Out: "0\t0\n1234567\n500\n"})
+	ping, err := os.ReadFile("/proc/sys/net/ipv4/ping_group_range")
+	assert.NilError(t, err)
+	assert.Equal(t, string(ping), string(hostPing))
+	shm, err := os.ReadFile("/proc/sys/kernel/shmmax")
+	assert.NilError(t, err)
+	assert.Equal(t, string(shm), string(hostShm))
+
+	fails(t, b.oci("create", "--bundle", b.bundle([]string{"/bin/true"}, func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"kernel.panic": "1"}
+	}), b.name()), `linux.sysctl "kernel.panic": not namespaced: it would change the host`)
+}

@@ -72,6 +72,9 @@ func execSetup(sync *os.File) (prog string, argv, env []string, err error) {
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return "", nil, nil, fmt.Errorf("chdir to cwd %s: %w", p.Cwd, err)
 	}
+	if err := applyOOMScoreAdj(p.OOMScoreAdj); err != nil {
+		return "", nil, nil, err
+	}
 	if err := security.SetRlimits(p.Rlimits); err != nil {
 		return "", nil, nil, err
 	}

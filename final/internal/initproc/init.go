@@ -142,6 +142,9 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 			return "", nil, nil, cfg, fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
 		}
 	}
+	if err = applySysctl(s.Linux.Sysctl); err != nil {
+		return "", nil, nil, cfg, err
+	}
 
 	// 4. The filesystem, ending inside the new root.
 	rc := rootfs.Config{
@@ -174,6 +177,9 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	// chdir(2) into process.cwd, now a path inside the new root.
 	if err = unix.Chdir(s.Process.Cwd); err != nil {
 		return "", nil, nil, cfg, fmt.Errorf("chdir to cwd %s: %w", s.Process.Cwd, err)
+	}
+	if err = applyOOMScoreAdj(s.Process.OOMScoreAdj); err != nil {
+		return "", nil, nil, cfg, err
 	}
 	if err = security.SetRlimits(s.Process.Rlimits); err != nil {
 		return "", nil, nil, cfg, err

@@ -220,6 +220,9 @@ func validateLinux(l *specs.Linux) error {
 		}
 		seen[n.Type] = true
 	}
+	if err := validateSysctl(l.Sysctl, seen); err != nil {
+		return err
+	}
 	if (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) && !seen[specs.UserNamespace] {
 		return fmt.Errorf("linux.uidMappings/gidMappings: set without a user namespace")
 	}
@@ -270,6 +273,40 @@ func validateLinux(l *specs.Linux) error {
 			if len(sys.Names) == 0 {
 				return fmt.Errorf("linux.seccomp.syscalls[%d].names: empty", i)
 			}
+		}
+	}
+	return nil
+}
+
+// ipcSysctls are the kernel.* keys an IPC namespace owns
+// (ipc_namespaces(7)).
+var ipcSysctls = map[string]bool{
+	"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true, "kernel.sem": true,
+	"kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true, "kernel.shm_rmid_forced": true,
+}
+
+// validateSysctl accepts only keys that belong to a namespace the
+// container has of its own: writing any other would change the host.
+func validateSysctl(sysctl map[string]string, ns map[specs.LinuxNamespaceType]bool) error {
+	for k := range sysctl {
+		for _, part := range strings.Split(k, ".") {
+			if part == "" || part == ".." || strings.Contains(part, "/") {
+				return fmt.Errorf("linux.sysctl %q: not a sysctl name", k)
+			}
+		}
+		var need specs.LinuxNamespaceType
+		switch {
+		case strings.HasPrefix(k, "net."):
+			need = specs.NetworkNamespace
+		case ipcSysctls[k] || strings.HasPrefix(k, "fs.mqueue."):
+			need = specs.IPCNamespace
+		case k == "kernel.hostname" || k == "kernel.domainname":
+			need = specs.UTSNamespace
+		default:
+			return fmt.Errorf("linux.sysctl %q: not namespaced: it would change the host", k)
+		}
+		if !ns[need] {
+			return fmt.Errorf("linux.sysctl %q: needs the container's own %s namespace", k, need)
 		}
 	}
 	return nil

@@ -93,6 +93,18 @@ func TestValidateRejects(t *testing.T) {
 		{"namespace twice", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
 		}, `linux.namespaces: "pid" listed twice`},
+		{"sysctl of the host", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} },
+			`linux.sysctl "vm.swappiness": not namespaced: it would change the host`},
+		{"sysctl path", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"net.../../x": "1"} },
+			`linux.sysctl "net.../../x": not a sysctl name`},
+		{"net sysctl without a network namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:1] // pid only
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+		}, `linux.sysctl "net.ipv4.ip_forward": needs the container's own network namespace`},
+		{"ipc sysctl without an ipc namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:1]
+			s.Linux.Sysctl = map[string]string{"kernel.shmmax": "1"}
+		}, `linux.sysctl "kernel.shmmax": needs the container's own ipc namespace`},
 		{"id maps without user namespace", func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
 		}, "linux.uidMappings/gidMappings: set without a user namespace"},
