@@ -11,12 +11,15 @@
 //
 // The order (Main, step by step) is the point of this package:
 //
-//  1. read the Config from the parent (fd 3) — the parent writes it only
-//     after it moved this process into its cgroup;
-//  2. unshare(2) the cgroup namespace (its root becomes our cgroup);
-//  3. join namespaces given by path (setns(2)); loopback up; hostname;
-//  4. the filesystem: rootfs.Setup (private propagation, overlay, mounts,
-//     /dev, pivot_root, masked and read-only paths);
+//  1. read the Config from the parent (fd 3), which it sends as soon as
+//     init runs;
+//  2. join namespaces given by path (setns(2)); loopback up; hostname;
+//  3. the filesystem: rootfs.Setup (private propagation, overlay, mounts,
+//     /dev, pivot_root, masked and read-only paths). Just before the
+//     cgroup filesystem is mounted, init waits for the parent's "cgroup"
+//     message (it has moved init into the container's cgroup meanwhile)
+//     and unshares the cgroup namespace, whose root is then that cgroup;
+//  4. OCI createContainer hooks just before pivot_root (hooks.go);
 //  5. the terminal (a pty from the container's devpts) or plain stdio;
 //  6. working directory, rlimits, look up the program in the container;
 //  7. privileges: bounding set, user/groups, capabilities, no_new_privs,
