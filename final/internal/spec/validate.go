@@ -41,6 +41,17 @@ var unsupported = []struct {
 	{"linux.resources.unified", func(s *specs.Spec) bool { return res(s) != nil && len(res(s).Unified) > 0 }},
 	{"linux.resources.memory.kernel", func(s *specs.Spec) bool { return mem(s) != nil && mem(s).Kernel != nil }},       //nolint:staticcheck // deprecated, rejected on purpose
 	{"linux.resources.memory.kernelTCP", func(s *specs.Spec) bool { return mem(s) != nil && mem(s).KernelTCP != nil }}, //nolint:staticcheck // deprecated, rejected on purpose
+	{"linux.resources.memory.reservation", func(s *specs.Spec) bool { return mem(s) != nil && mem(s).Reservation != nil }},
+	{"linux.resources.memory.swappiness", func(s *specs.Spec) bool { return mem(s) != nil && mem(s).Swappiness != nil }},
+	{"linux.resources.memory.disableOOMKiller", func(s *specs.Spec) bool {
+		return mem(s) != nil && mem(s).DisableOOMKiller != nil && *mem(s).DisableOOMKiller
+	}},
+	{"linux.resources.memory.checkBeforeUpdate", func(s *specs.Spec) bool {
+		return mem(s) != nil && mem(s).CheckBeforeUpdate != nil && *mem(s).CheckBeforeUpdate
+	}},
+	{"linux.resources.cpu.burst", func(s *specs.Spec) bool { return cpu(s) != nil && cpu(s).Burst != nil }},
+	{"linux.resources.cpu.idle", func(s *specs.Spec) bool { return cpu(s) != nil && cpu(s).Idle != nil && *cpu(s).Idle != 0 }},
+	{"linux.devices (extra device nodes)", func(s *specs.Spec) bool { return s.Linux != nil && len(s.Linux.Devices) > 0 }},
 	{"linux.resources.cpu.realtimeRuntime", func(s *specs.Spec) bool { return cpu(s) != nil && cpu(s).RealtimeRuntime != nil }},
 	{"linux.resources.cpu.realtimePeriod", func(s *specs.Spec) bool { return cpu(s) != nil && cpu(s).RealtimePeriod != nil }},
 	{"linux.seccomp.listenerPath", func(s *specs.Spec) bool {
@@ -233,23 +244,15 @@ func validateLinux(l *specs.Linux) error {
 		return fmt.Errorf("linux.cgroupsPath %q: must be absolute", l.CgroupsPath)
 	}
 	switch l.RootfsPropagation {
-	case "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+	case "", "private", "rprivate":
+	case "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
+		return fmt.Errorf("linux.rootfsPropagation %q: not supported by minibox (the container's mounts are always rprivate)", l.RootfsPropagation)
 	default:
 		return fmt.Errorf("linux.rootfsPropagation %q: unknown propagation", l.RootfsPropagation)
 	}
 	for _, p := range append(append([]string{}, l.MaskedPaths...), l.ReadonlyPaths...) {
 		if !filepath.IsAbs(p) {
 			return fmt.Errorf("linux.maskedPaths/readonlyPaths %q: must be absolute", p)
-		}
-	}
-	for i, d := range l.Devices {
-		if !filepath.IsAbs(d.Path) {
-			return fmt.Errorf("linux.devices[%d].path %q: must be absolute", i, d.Path)
-		}
-		switch d.Type {
-		case "c", "b", "u", "p":
-		default:
-			return fmt.Errorf("linux.devices[%d] (%s): type %q, want c, b, u or p", i, d.Path, d.Type)
 		}
 	}
 	if r := l.Resources; r != nil {

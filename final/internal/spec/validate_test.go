@@ -116,9 +116,18 @@ func TestValidateRejects(t *testing.T) {
 			`linux.rootfsPropagation "sideways": unknown propagation`},
 		{"relative masked path", func(s *specs.Spec) { s.Linux.MaskedPaths = []string{"proc/kcore"} },
 			`linux.maskedPaths/readonlyPaths "proc/kcore": must be absolute`},
-		{"device type", func(s *specs.Spec) {
-			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "x"}}
-		}, `linux.devices[0] (/dev/fuse): type "x", want c, b, u or p`},
+		{"extra devices", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}
+		}, "linux.devices (extra device nodes): not supported by minibox"},
+		{"shared rootfs", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rslave" },
+			`linux.rootfsPropagation "rslave": not supported by minibox (the container's mounts are always rprivate)`},
+		{"memory reservation", func(s *specs.Spec) {
+			s.Linux.Resources.Memory = &specs.LinuxMemory{Reservation: i64(1 << 20)}
+		}, "linux.resources.memory.reservation: not supported by minibox"},
+		{"cpu burst", func(s *specs.Spec) {
+			b := uint64(1)
+			s.Linux.Resources.CPU = &specs.LinuxCPU{Burst: &b}
+		}, "linux.resources.cpu.burst: not supported by minibox"},
 		{"device cgroup access", func(s *specs.Spec) {
 			s.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Access: "rwx"}}
 		}, `linux.resources.devices[0].access "rwx": want letters of rwm`},
