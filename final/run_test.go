@@ -148,11 +148,17 @@ func TestSharedRootPropagation(t *testing.T) {
 	assert.Equal(t, string(after), string(before))
 }
 
-// TestTerminal drives `run -t` from a pty of the test's own, as a user's
-// terminal would: the container gets its own pty with the caller's
-// window size, and a resize reaches it as SIGWINCH.
+// TestTerminal drives `run -it` and `run -t` from a pty of the test's
+// own, as a user's terminal would: the container gets its own pty with
+// the caller's window size, and a resize reaches it as SIGWINCH.
 func TestTerminal(t *testing.T) {
 	b := newBox(t)
+	for _, flag := range []string{"-it", "-t"} {
+		t.Run(flag, func(t *testing.T) { terminalSession(t, b, flag) })
+	}
+}
+
+func terminalSession(t *testing.T, b *box, flag string) {
 	master, slavePath, err := console.NewPty("/dev/ptmx")
 	assert.NilError(t, err)
 	defer master.Close()
@@ -162,7 +168,7 @@ func TestTerminal(t *testing.T) {
 	assert.NilError(t, console.SetSize(master, specs.Box{Height: 33, Width: 101}))
 
 	script := `tty; stty size; trap 'stty size; exit 5' WINCH; echo ready; while :; do sleep 0.05; done`
-	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, "-it", "/bin/sh", "-c", script)
+	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, flag, "/bin/sh", "-c", script)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	assert.NilError(t, cmd.Start())

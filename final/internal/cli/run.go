@@ -424,7 +424,22 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 		defer master.Close()
 		in := os.Stdin
 		if !interactive {
+			// -t without -i: no input, but the window still follows the
+			// caller's terminal (Attach does that only for its input).
 			in, _ = os.Open(os.DevNull)
+			defer in.Close()
+			if console.IsTerminal(os.Stdin) {
+				winch := make(chan os.Signal, 1)
+				signal.Notify(winch, unix.SIGWINCH)
+				defer signal.Stop(winch)
+				go func() {
+					for range winch {
+						if b, err := console.Size(os.Stdin); err == nil {
+							console.SetSize(master, b)
+						}
+					}
+				}()
+			}
 		}
 		go func() {
 			console.Attach(master, in, os.Stdout)
