@@ -99,6 +99,17 @@ func TestManagerOnFakeRoot(t *testing.T) {
 	assert.Equal(t, read(t, filepath.Join(mounts["cpuset"], "minibox/cpuset.cpus")), "0-3")
 	assert.Equal(t, read(t, filepath.Join(mounts["cpuset"], "minibox/c1/cpuset.mems")), "0")
 
+	// The kernel creates each cgroup's interface files; the fake does it
+	// here.
+	touch(t, filepath.Join(mounts["memory"], "minibox/c1/memory.limit_in_bytes"),
+		filepath.Join(mounts["pids"], "minibox/c1/pids.max"))
+	for _, c := range Controllers {
+		touch(t, filepath.Join(mounts[c], "minibox/c1/cgroup.procs"))
+	}
+	// A file this kernel lacks is named, with the likely reason.
+	err = m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(1 << 20), Swap: i64(2 << 20)}})
+	assert.ErrorContains(t, err, "memory.memsw.limit_in_bytes does not exist on this kernel: swap is not accounted")
+
 	assert.NilError(t, m.Set(&specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(1 << 20)},
 		Pids:   &specs.LinuxPids{Limit: i64(5)},
@@ -143,6 +154,16 @@ func TestNewJoinsOnlyNeeded(t *testing.T) {
 	assert.NilError(t, err)
 	_, err = os.Stat(filepath.Join(mounts["cpuset"], "minibox/c2"))
 	assert.Assert(t, os.IsNotExist(err))
+	touch(t, filepath.Join(mounts["cpu"], "minibox/c2/cgroup.procs"), filepath.Join(mounts["memory"], "minibox/c2/cgroup.procs"),
+		filepath.Join(mounts["pids"], "minibox/c2/cgroup.procs"), filepath.Join(mounts["devices"], "minibox/c2/cgroup.procs"),
+		filepath.Join(mounts["freezer"], "minibox/c2/cgroup.procs"))
 	assert.NilError(t, m.Apply(7))
 	assert.Equal(t, read(t, filepath.Join(mounts["cpu"], "minibox/c2/cgroup.procs")), "7")
+}
+
+func touch(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		assert.NilError(t, os.WriteFile(p, nil, 0o644))
+	}
 }

@@ -246,8 +246,31 @@ func (m *Manager) Destroy() error {
 
 func write(dir, file, data string) error {
 	p := filepath.Join(dir, file)
-	if err := os.WriteFile(p, []byte(data), 0); err != nil {
+	// O_WRONLY without O_CREATE: an interface file is never created, and
+	// one this kernel lacks is reported by name.
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(dir); derr == nil {
+			return fmt.Errorf("cgroup file %s does not exist on this kernel%s", p, missingHint(file))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %q to %s: %w", data, p, err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte(data)); err != nil {
 		return fmt.Errorf("write %q to %s: %w", data, p, err)
 	}
 	return nil
+}
+
+// missingHint says why an interface file may be missing.
+func missingHint(file string) string {
+	switch file {
+	case "memory.memsw.limit_in_bytes", "memory.swap.max":
+		return ": swap is not accounted (boot with swapaccount=1, or do not limit swap)"
+	case "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max":
+		return ": the kernel has no CFS bandwidth control (CONFIG_CFS_BANDWIDTH; WSL2 lacks it), so --cpus cannot work"
+	}
+	return ""
 }

@@ -74,6 +74,7 @@ func TestNewOnFakeRoot(t *testing.T) {
 	assert.Equal(t, string(b), "+cpuset +pids")
 	b, _ = os.ReadFile(root + "/minibox/cgroup.subtree_control")
 	assert.Equal(t, string(b), "+cpu +cpuset +memory +pids")
+	write(root+"/minibox/c1/pids.max", "max\n")
 	assert.NilError(t, m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(3)}}))
 	b, _ = os.ReadFile(root + "/minibox/c1/pids.max")
 	assert.Equal(t, string(b), "3")
