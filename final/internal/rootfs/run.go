@@ -184,6 +184,11 @@ func pivot(k Syscalls, root string) error {
 		return fmt.Errorf("chdir %s: %w", root, err)
 	}
 	if err := k.PivotRoot(".", "."); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			// The cause learners hit most: the host's / is the initramfs
+			// ("rootfs"), which pivot_root(2) cannot move.
+			return fmt.Errorf("pivot_root %s: %w (is the host's / an initramfs? it cannot be pivoted away: switch_root to a real root first)", root, err)
+		}
 		return fmt.Errorf("pivot_root %s: %w", root, err)
 	}
 	// The old root is still shared with nothing (made private above), so
