@@ -413,7 +413,14 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 		}
 		return err
 	}
-	defer c.Delete(true)
+	// On every early return the container goes; the normal path deletes
+	// it below, once, and reports a cleanup error.
+	deleted := false
+	defer func() {
+		if !deleted {
+			c.Delete(true)
+		}
+	}()
 
 	attached := make(chan struct{})
 	if local != nil {
@@ -461,6 +468,7 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 		return err
 	}
 	<-attached
+	deleted = true
 	if err := c.Delete(true); err != nil {
 		fmt.Fprintf(g.stderr, "minibox: cleanup: %s\n", err)
 	}

@@ -217,14 +217,38 @@ func (c *Container) initConfig(plan namespaces.Plan, r *specs.LinuxResources) (i
 
 // resources is the spec's resources with the devices every container
 // needs appended (runc does the same): the nodes init creates in /dev and
-// the pty devices, whatever a config.json says.
+// the pty devices, whatever a config.json says. A default rule already
+// in force (the same rule after the last deny) is not repeated:
+// `minibox run`'s spec has them all.
 func resources(s *specs.Spec) *specs.LinuxResources {
 	var r specs.LinuxResources
 	if s.Linux.Resources != nil {
 		r = *s.Linux.Resources
 	}
-	r.Devices = append(append([]specs.LinuxDeviceCgroup(nil), r.Devices...), spec.DockerDevices()[3:]...)
+	devs := append([]specs.LinuxDeviceCgroup(nil), r.Devices...)
+	lastDeny := -1
+	for i, d := range devs {
+		if !d.Allow {
+			lastDeny = i
+		}
+	}
+	for _, d := range spec.DockerDevices()[3:] {
+		if !containsRule(devs[lastDeny+1:], d) {
+			devs = append(devs, d)
+		}
+	}
+	r.Devices = devs
 	return &r
+}
+
+func containsRule(list []specs.LinuxDeviceCgroup, d specs.LinuxDeviceCgroup) bool {
+	eq := func(a, b *int64) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
+	for _, x := range list {
+		if x.Allow == d.Allow && x.Type == d.Type && x.Access == d.Access && eq(x.Major, d.Major) && eq(x.Minor, d.Minor) {
+			return true
+		}
+	}
+	return false
 }
 
 // startInit re-execs minibox as init in the new namespaces, moves it into

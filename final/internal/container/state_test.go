@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"gotest.tools/v3/assert"
+
+	"minibox.dev/final/internal/spec"
 )
 
 func TestValidID(t *testing.T) {
@@ -115,4 +117,23 @@ func TestSweep(t *testing.T) {
 		ids = append(ids, c.ID)
 	}
 	assert.DeepEqual(t, ids, []string{"oci", "owned"})
+}
+
+func TestResourcesDevices(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	// minibox run's spec already has every default: nothing is added.
+	s := &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Devices: spec.DockerDevices()}}}
+	assert.DeepEqual(t, resources(s).Devices, spec.DockerDevices())
+	// runc spec's "deny all": the defaults follow it.
+	s = &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}}}
+	assert.DeepEqual(t, resources(s).Devices, append([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}, spec.DockerDevices()[3:]...))
+	// A deny after a default re-adds it at the end, so the default wins,
+	// as the runtime's own devices always do.
+	null := specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i(1), Minor: i(3), Access: "rwm"}
+	deny := specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i(1), Minor: i(3), Access: "rwm"}
+	s = &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{null, deny}}}}
+	got := resources(s).Devices
+	assert.DeepEqual(t, got[len(got)-len(spec.DockerDevices()[3:]):], spec.DockerDevices()[3:])
+	// No resources at all still gets the defaults.
+	assert.DeepEqual(t, resources(&specs.Spec{Linux: &specs.Linux{}}).Devices, spec.DockerDevices()[3:])
 }
