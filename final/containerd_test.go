@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,17 +103,9 @@ func (c *containerd) stop() {
 		<-done
 	}
 	// A shim is a daemon of its own: find any that talks to our socket.
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if strings.Contains(string(cmdline), c.sock) {
-			t.Errorf("shim left running: %d %q", pid, cmdline)
-			_ = unix.Kill(pid, unix.SIGKILL)
-		}
+	for _, pid := range procsMentioning(c.sock) {
+		t.Errorf("shim left running: %d", pid)
+		_ = unix.Kill(pid, unix.SIGKILL)
 	}
 	removeCgroupTree(t, c.parent)
 }

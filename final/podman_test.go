@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,11 @@ func newPodman(t *testing.T) *podman {
 	t.Cleanup(func() {
 		p.cmd("rm", "--all", "--force")
 		p.cmd("rmi", "--all", "--force")
+		// conmon is a daemon of its own: none of ours may survive.
+		for _, pid := range procsMentioning(dir) {
+			t.Errorf("process left running: %d", pid)
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
 		removeCgroupTree(t, parent)
 	})
 	// The image: the workspace's rootfs, imported as one layer.
@@ -272,6 +278,24 @@ func TestPodmanLifecycle(t *testing.T) {
 	r := p.cmd("ps", "--all", "--quiet")
 	r.Assert(t, icmd.Success)
 	assert.Equal(t, strings.TrimSpace(r.Stdout()), "")
+}
+
+// procsMentioning lists the processes whose command line contains s (a
+// test's own temporary directory: conmon and shims carry it in theirs).
+func procsMentioning(s string) []int {
+	var out []int
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if strings.Contains(string(cmdline), s) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // dirEntries is the set of names in dir (empty if it does not exist).

@@ -141,6 +141,16 @@ func TestLogFileGetsTheError(t *testing.T) {
 	assert.Equal(t, line["msg"], "container nosuch: container does not exist")
 }
 
+// --debug logs each command line, so a client's calls can be followed.
+func TestDebugLog(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	code, _, _ := runCLI(t, "--debug", "--log", log, "list", "-q")
+	assert.Equal(t, code, 0)
+	data, err := os.ReadFile(log)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(data), `level=debug msg="list -q"`))
+}
+
 func TestWritePidFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "pid")
