@@ -736,3 +736,27 @@ func TestOCISysctlAndOOMScore(t *testing.T) {
 		s.Linux.Sysctl = map[string]string{"kernel.panic": "1"}
 	}), b.name()), `linux.sysctl "kernel.panic": not namespaced: it would change the host`)
 }
+
+// Without process.noNewPrivileges (podman and docker leave it unset) the
+// seccomp filter can only be loaded while minibox still holds
+// CAP_SYS_ADMIN: before the capabilities are dropped.
+func TestOCISeccompWithoutNoNewPrivileges(t *testing.T) {
+	b := newBox(t)
+	errno := uint(38) // ENOSYS
+	dir := b.bundle([]string{"/bin/sh", "-c", "/bin/probe | grep -E '^(seccomp|nonewprivs|capeff)='; /bin/probe hostname x"},
+		func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = false
+			s.Linux.Seccomp = &specs.LinuxSeccomp{
+				DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"sethostname"},
+					Action: specs.ActErrno, ErrnoRet: &errno}},
+			}
+		})
+	r := b.oci("run", "--bundle", dir, b.name())
+	r.Assert(t, icmd.Expected{ExitCode: 1, Out: "nonewprivs=0\nseccomp=2\n"})
+	// ENOSYS, not EPERM: the filter answered, not the missing capability.
+	assert.Assert(t, is.Contains(r.Stdout(), "result=ENOSYS"))
+	// runc spec's three capabilities, without CAP_SYS_ADMIN: dropped after
+	// the filter was loaded.
+	assert.Assert(t, is.Contains(r.Stdout(), "capeff=0000000020000420\n"))
+}
