@@ -760,3 +760,18 @@ func TestOCISeccompWithoutNoNewPrivileges(t *testing.T) {
 	// the filter was loaded.
 	assert.Assert(t, is.Contains(r.Stdout(), "capeff=0000000020000420\n"))
 }
+
+// A time namespace (features lists it) is the container's own.
+func TestOCITimeNamespace(t *testing.T) {
+	b := newBox(t)
+	host, err := os.Readlink("/proc/self/ns/time")
+	if err != nil {
+		t.Skipf("no time namespaces on this kernel (%v)", err)
+	}
+	dir := b.bundle([]string{"/bin/readlink", "/proc/self/ns/time"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	})
+	r := b.oci("run", "--bundle", dir, b.name())
+	r.Assert(t, icmd.Expected{Out: "time:["})
+	assert.Assert(t, !strings.Contains(r.Stdout(), host), "the host's time namespace: %s", r.Stdout())
+}
