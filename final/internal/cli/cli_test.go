@@ -51,6 +51,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"exec", "c1"}, "minibox: container c1: container does not exist"},
 		{[]string{"exec-init"}, "minibox: exec-init: want SYNCFD"},
 		{[]string{"features", "extra"}, `minibox: features: unexpected argument "extra"`},
+		{[]string{"create", "--preserve-fds", "2", "c1"}, "minibox: --preserve-fds: not supported"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
@@ -76,6 +77,17 @@ func TestVersionAndHelp(t *testing.T) {
 	for _, f := range []string{"--process", "--detach", "--pid-file", "--tty", "--console-socket", "--cwd", "--env", "--user"} {
 		assert.Check(t, is.Contains(out, f))
 	}
+}
+
+// A relative --root means the same directory whatever the caller's
+// working directory is later.
+func TestRelativeRoot(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var out, errb bytes.Buffer
+	g := &Global{stdout: &out, stderr: &errb}
+	assert.NilError(t, g.dispatch([]string{"--root", "state", "list"}))
+	assert.Equal(t, g.Root, filepath.Join(dir, "state"))
 }
 
 func TestListEmpty(t *testing.T) {

@@ -22,7 +22,8 @@ type bundleOpts struct {
 	consoleSocket string
 	// console is a socket minibox made itself to receive the pty master
 	// (`run` without --console-socket), used when consoleSocket is empty.
-	console *os.File
+	console     *os.File
+	preserveFds int
 }
 
 func (o *bundleOpts) register(f *flags) {
@@ -30,10 +31,19 @@ func (o *bundleOpts) register(f *flags) {
 	f.StringVar(&o.bundle, "b", ".", "")
 	f.StringVar(&o.pidFile, "pid-file", "", "write the container's pid (as the host sees it) to FILE")
 	f.StringVar(&o.consoleSocket, "console-socket", "", "unix socket to send the pty master to (process.terminal)")
-	// Accepted for runc compatibility; they change nothing in minibox.
+	// Accepted for runc compatibility. minibox always uses pivot_root and
+	// never creates session keyrings, so these two change nothing.
 	f.Bool("no-pivot", false, "")
 	f.Bool("no-new-keyring", false, "")
-	f.Int("preserve-fds", 0, "")
+	f.IntVar(&o.preserveFds, "preserve-fds", 0, "")
+}
+
+// check refuses what minibox cannot do rather than ignoring it.
+func (o *bundleOpts) check() error {
+	if o.preserveFds != 0 {
+		return errors.New("--preserve-fds: not supported: the container gets stdin, stdout and stderr only")
+	}
+	return nil
 }
 
 func createCommand() *Command {
@@ -58,6 +68,9 @@ func createCommand() *Command {
 // process inherits our stdio, which is how conmon and the shim get its
 // output. foreground is for `run`: the container dies with us.
 func createContainer(g *Global, id string, o *bundleOpts, foreground bool) (*container.Container, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if err := container.ValidID(id); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -133,6 +134,13 @@ func (g *Global) dispatch(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return &UsageError{Msg: flagError(err)}
 	}
+	// A relative --root would name another directory from another
+	// working directory; the state must be found by every later call.
+	root, err := filepath.Abs(g.Root)
+	if err != nil {
+		return fmt.Errorf("--root %s: %w", g.Root, err)
+	}
+	g.Root = root
 	if g.LogFormat != "text" && g.LogFormat != "json" {
 		return &UsageError{Msg: fmt.Sprintf("--log-format %q: want text or json", g.LogFormat)}
 	}
