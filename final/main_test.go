@@ -103,7 +103,7 @@ func newBox(t *testing.T) *box {
 	// the overlay dirs in the state root: t.TempDir() is 0700.
 	assert.NilError(t, os.Chmod(b.root, 0o711))
 	assert.NilError(t, os.Chmod(filepath.Dir(b.root), 0o711))
-	b.prefix = fmt.Sprintf("t%x-", sha256.Sum256([]byte(t.Name())))[:10]
+	b.prefix = boxPrefix(t.Name(), os.Getpid())
 	before := snapshot(t, b)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -113,6 +113,15 @@ func newBox(t *testing.T) *box {
 		assert.DeepEqual(t, before, after)
 	})
 	return b
+}
+
+// boxPrefix starts the container names of one test in one test process:
+// a hash of the test's name (names may hold characters an ID may not)
+// and the process's pid, so two runs of the same test at once (two
+// checkouts, or `go test` twice) never share a container name and the
+// cgroup path /minibox/NAME that comes with it.
+func boxPrefix(test string, pid int) string {
+	return fmt.Sprintf("t%x", sha256.Sum256([]byte(test)))[:9] + fmt.Sprintf("-%d-", pid)
 }
 
 // name returns a fresh container name for this test.
@@ -267,4 +276,14 @@ func (b *box) pid(name string) string {
 	assert.NilError(b.t, json.Unmarshal(data, &st))
 	assert.Assert(b.t, st.Pid > 0)
 	return strconv.Itoa(st.Pid)
+}
+
+// TestBoxPrefix: the same test in two test processes gets different
+// container names (and so different cgroups); one process keeps one.
+func TestBoxPrefix(t *testing.T) {
+	a, b := boxPrefix("TestX/sub", 100), boxPrefix("TestX/sub", 101)
+	assert.Assert(t, a != b, "same prefix %q for two processes", a)
+	assert.Equal(t, a, boxPrefix("TestX/sub", 100))
+	assert.Assert(t, boxPrefix("TestY", 100) != a)
+	assert.Equal(t, a, "t"+fmt.Sprintf("%x", sha256.Sum256([]byte("TestX/sub")))[:8]+"-100-")
 }
