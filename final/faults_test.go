@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/icmd"
 )
@@ -255,4 +256,35 @@ func hasCapSysResource(t *testing.T) bool {
 	}
 	t.Fatal("no CapEff in /proc/self/status")
 	return false
+}
+
+// TestInitErrorReachesUser: when init fails during setup, the user sees
+// init's own error as one `minibox:` line, never what the parent hit
+// afterwards on the dead init's pipes (a "broken pipe" while sending the
+// next message, or a failed move into the cgroup). These failures come
+// early, while the parent is still making the cgroup, so each case runs a
+// few times: the race that lost the error went the wrong way most times.
+func TestInitErrorReachesUser(t *testing.T) {
+	b := newBox(t)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*specs.Spec)
+		want   string
+	}{
+		{"sysctl", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.no_such_key": "1"}
+		}, `minibox: linux.sysctl net.ipv4.no_such_key="1": open /proc/sys/net/ipv4/no_such_key: no such file or directory`},
+		{"mount", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts[:1:1], append([]specs.Mount{{Destination: "/tmp", Type: "no_such_fs", Source: "x"}}, s.Mounts[1:]...)...)
+		}, `minibox: mount no_such_fs x on `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := b.bundle([]string{"/bin/true"}, tc.mutate)
+			for range 3 {
+				r := b.oci("run", "--bundle", dir, b.name())
+				fails(t, r, tc.want)
+				assert.Assert(t, !strings.Contains(r.Stderr(), "pipe"), r.Stderr())
+			}
+		})
+	}
 }

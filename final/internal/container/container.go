@@ -319,33 +319,50 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string, r *s
 	configR.Close()
 	syncW.Close()
 
+	// Init reports "ready" or "error" on the sync pipe; before that,
+	// "hooks" when it has reached the point of the create hooks (hooks.go).
+	dec := json.NewDecoder(syncR)
+	// initFailed is for errors the parent meets before init's report.
+	// Init runs its setup at the same time and may have failed first: it
+	// then wrote its error and exited, and the parent's next step fails
+	// only because of that (EPIPE sending a message to a dead init, ESRCH
+	// moving it into the cgroup). Init's error is the one that explains
+	// it. Once init is reaped (killed first if it is still waiting for us)
+	// no one holds the pipe's write end, so the read cannot block: it
+	// returns the error init left in the pipe, or EOF.
+	initFailed := func(err error) error {
+		c.waitQuiet()
+		var m initproc.Message
+		if dec.Decode(&m) == nil && m.Type == "error" {
+			return initError(m)
+		}
+		return err
+	}
+
 	// The config first: init starts its setup at once, and waits for the
 	// cgroup only where it must (initproc's enterCgroup).
 	res := <-encoded
 	if res.err != nil {
-		return fmt.Errorf("encode init's config: %w", res.err)
+		return initFailed(fmt.Errorf("encode init's config: %w", res.err))
 	}
 	if _, err := configW.Write(append(res.data, '\n')); err != nil {
-		return fmt.Errorf("send config to init: %w", err)
+		return initFailed(fmt.Errorf("send config to init: %w", err))
 	}
 	// The cgroup, with its limits; Apply moves init in before anything of
 	// the container's program can run, so all of it is limited.
 	if c.cg, err = cgroups.New(c.CgroupPath, r); err != nil {
-		return err
+		return initFailed(err)
 	}
 	if err := c.cg.Set(r); err != nil {
-		return err
+		return initFailed(err)
 	}
 	if err := c.cg.Apply(c.Pid); err != nil {
-		return err
+		return initFailed(err)
 	}
 	if err := json.NewEncoder(configW).Encode(initproc.Message{Type: "cgroup"}); err != nil {
-		return fmt.Errorf("tell init it is in its cgroup: %w", err)
+		return initFailed(fmt.Errorf("tell init it is in its cgroup: %w", err))
 	}
 
-	// Init reports "ready" or "error"; before that, "hooks" when it has
-	// reached the point of the create hooks (hooks.go).
-	dec := json.NewDecoder(syncR)
 	var msg initproc.Message
 	for {
 		if err := dec.Decode(&msg); err != nil {
@@ -355,20 +372,24 @@ func (c *Container) startInit(o Options, plan namespaces.Plan, fifo string, r *s
 			break
 		}
 		if err := c.runtimeHooks(configW); err != nil {
-			c.waitQuiet()
-			return fmt.Errorf("answer init's hooks: %w", err)
+			return initFailed(fmt.Errorf("answer init's hooks: %w", err))
 		}
 	}
 	configW.Close()
 	if msg.Type != "ready" {
 		c.waitQuiet()
-		code := msg.Code
-		if code == 0 {
-			code = 125
-		}
-		return &Error{Code: code, Err: errors.New(msg.Error)}
+		return initError(msg)
 	}
 	return c.save()
+}
+
+// initError is the error init reported, with its exit status.
+func initError(m initproc.Message) error {
+	code := m.Code
+	if code == 0 {
+		code = 125
+	}
+	return &Error{Code: code, Err: errors.New(m.Error)}
 }
 
 // waitQuiet kills init if needed and reaps it, for error paths.
