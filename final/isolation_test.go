@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,6 +51,7 @@ func TestIsolationManifest(t *testing.T) {
 		{"default", nil, []string{"pid", "mnt", "uts", "ipc", "net", "cgroup"}, []string{"user", "time"}},
 		{"network host", []string{"--network", "host"}, []string{"pid", "mnt", "uts", "ipc", "cgroup"}, []string{"net", "user", "time"}},
 		{"userns", []string{"--userns"}, []string{"pid", "mnt", "uts", "ipc", "net", "cgroup", "user"}, []string{"time"}},
+		{"userns, network host", []string{"--userns", "--network", "host"}, []string{"pid", "mnt", "uts", "ipc", "cgroup", "user"}, []string{"net", "time"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := b.run(append(tc.flags, "/bin/sh", "-c", nsScript)...)
@@ -133,4 +135,44 @@ func TestUserNamespace(t *testing.T) {
 	icmd.WaitOnCmd(0, c)
 	// The killed run leaves its state; the next run sweeps it.
 	b.run("/bin/true").Assert(t, icmd.Success)
+}
+
+// TestUserNamespaceHostNetwork: with --userns and --network host the
+// kernel refuses a new sysfs (a user namespace may mount sysfs only for a
+// network namespace it owns), so minibox binds the host's /sys instead:
+// read-only down to every mount below it, with the host's cgroup tree
+// hidden on v1 (it cannot be mounted from a user namespace) and the
+// container's own cgroup2 on v2.
+func TestUserNamespaceHostNetwork(t *testing.T) {
+	b := newBox(t)
+	r := b.run("--userns", "--network", "host", "/bin/sh", "-c",
+		`awk '$5 ~ "^/sys(/|$)" {print "mount", $5, $6}' /proc/self/mountinfo; echo "cgroup=$(ls /sys/fs/cgroup | tr '\n' ' ')"; ls /sys/class/net | tr '\n' ','; echo`)
+	r.Assert(t, icmd.Success)
+	var mounts int
+	var links, cgroup string
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout()), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[0] == "mount":
+			mounts++
+			assert.Check(t, slices.Contains(strings.Split(f[2], ","), "ro"), "%s is writable (%s)", f[1], f[2])
+		case strings.HasPrefix(line, "cgroup="):
+			cgroup = strings.TrimSpace(strings.TrimPrefix(line, "cgroup="))
+		default:
+			links = line
+		}
+	}
+	assert.Assert(t, mounts > 0, r.Stdout())
+	ents, err := os.ReadDir("/sys/class/net")
+	assert.NilError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, links, strings.Join(names, ",")+",")
+	if cgroupV2() {
+		assert.Check(t, strings.Contains(cgroup, "cgroup.procs"), "no cgroup2 at /sys/fs/cgroup: %q", cgroup)
+	} else {
+		assert.Equal(t, cgroup, "", "the host's cgroup tree shows through")
+	}
 }

@@ -149,7 +149,7 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	// 4. The filesystem, ending inside the new root.
 	rc := rootfs.Config{
 		Spec: s, Rootfs: cfg.Rootfs, Overlay: cfg.Overlay,
-		UserNS:   hasNS(s, specs.UserNamespace),
+		UserNS: hasNS(s, specs.UserNamespace), NewNet: cfg.NewNet,
 		CgroupV1: cfg.CgroupV1, CgroupV2: cfg.CgroupV2, Unified: cfg.CgroupUnified,
 		// The OCI hooks of create run just before pivot_root (hooks.go).
 		BeforePivot: func() error { return beforePivot(s, dec) },

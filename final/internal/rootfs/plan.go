@@ -24,6 +24,7 @@ const (
 	KMask      Kind = "mask"       // hide Target (/dev/null or empty tmpfs)
 	KReadonly  Kind = "readonly"   // bind Target on itself, read-only
 	KCgroupV1  Kind = "cgroup-v1"  // the v1 hierarchies under Target
+	KTreeRO    Kind = "tree-ro"    // make Target and every mount below it read-only
 )
 
 // Op is one step of the filesystem setup. Targets before the pivot are
@@ -61,6 +62,12 @@ type Config struct {
 	Rootfs  string   // the lower (or only) root filesystem on the host
 	Overlay *Overlay // nil: bind the rootfs itself
 	UserNS  bool     // no mknod in a user namespace: bind host nodes
+	// NewNet is true when the container gets a network namespace of its
+	// own. sysfs may be mounted only by a user namespace that owns the
+	// network namespace (its net/ directories belong to it): with a user
+	// namespace but the host's network (or one joined by path), the
+	// host's /sys is bound read-only instead, as runc does.
+	NewNet bool
 	// CgroupV1 lists the host's v1 hierarchies as name -> mount options
 	// (e.g. "cpu,cpuacct" -> "cpu,cpuacct"); empty on cgroup v2 hosts.
 	CgroupV1 map[string]string
@@ -115,7 +122,7 @@ func Plan(c Config) ([]Op, error) {
 		ops = append(ops, Op{Kind: KMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC})
 	}
 
-	var devTmpfs bool
+	var devTmpfs, hostSys bool
 	for i, m := range s.Mounts {
 		if !filepath.IsAbs(m.Destination) {
 			return nil, fmt.Errorf("mounts[%d].destination %q: must be absolute", i, m.Destination)
@@ -133,13 +140,31 @@ func Plan(c Config) ([]Op, error) {
 		}
 		ops = append(ops, mountpoint)
 		switch {
+		case m.Type == "sysfs" && c.UserNS && !c.NewNet:
+			// mount(2) of sysfs fails with EPERM here (see NewNet): a
+			// recursive bind of the host's /sys stands in, read-only
+			// all the way down when the spec asks for ro, so that no
+			// mount below it (the host's cgroupfs, debugfs, ...) stays
+			// writable.
+			hostSys = true
+			ops = append(ops, Op{Kind: KMount, Source: "/sys", Target: dest, Flags: unix.MS_BIND | unix.MS_REC})
+			if flags&unix.MS_RDONLY != 0 {
+				ops = append(ops, Op{Kind: KTreeRO, Target: dest})
+			}
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			if c.Unified || (m.Type == "cgroup2" && c.CgroupV2) {
 				ops = append(ops, Op{Kind: KMount, Source: "cgroup2", Target: dest, FSType: "cgroup2", Flags: flags})
 			} else if len(c.CgroupV1) > 0 && !c.UserNS {
 				ops = append(ops, Op{Kind: KCgroupV1, Target: dest, Flags: flags})
+			} else if hostSys {
+				// v1 cannot be mounted from a user namespace, and the
+				// host's /sys just bound would show the host's whole
+				// cgroup tree here: an empty read-only tmpfs hides it.
+				ops = append(ops, Op{Kind: KMount, Source: "tmpfs", Target: dest, FSType: "tmpfs",
+					Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "size=0,mode=0555"})
 			}
-			// v1 cannot be mounted from a user namespace: left empty.
+			// Otherwise (v1 in a user namespace, a fresh sysfs) the
+			// directory is left empty.
 		case flags&unix.MS_BIND != 0:
 			src := m.Source
 			if !filepath.IsAbs(src) {

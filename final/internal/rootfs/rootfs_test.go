@@ -93,6 +93,51 @@ func TestPlanVariants(t *testing.T) {
 		assert.Check(t, !strings.Contains(k, "cgroup-v1"), "v1 cannot be mounted from a user namespace")
 		assert.Check(t, strings.HasSuffix(ops[1].Data, ",userxattr"))
 	})
+	t.Run("user namespace without its own network binds the host's /sys", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			c       Config
+			sys     []string
+			cgroup  []string
+			forbids string
+		}{
+			{"v1 host", Config{UserNS: true, CgroupV1: map[string]string{"memory": "memory"}, CgroupV2: true},
+				[]string{"mount /m/sys <- /sys", "tree-ro /m/sys"},
+				[]string{"mount /m/sys/fs/cgroup <- tmpfs (tmpfs)"}, "sysfs"},
+			{"v2 host", Config{UserNS: true, Unified: true, CgroupV2: true},
+				[]string{"mount /m/sys <- /sys", "tree-ro /m/sys"},
+				[]string{"mount /m/sys/fs/cgroup <- cgroup2 (cgroup2)"}, "sysfs"},
+			{"own network", Config{UserNS: true, NewNet: true, CgroupV1: map[string]string{"memory": "memory"}},
+				[]string{"mount /m/sys <- sysfs (sysfs)"}, nil, "tree-ro"},
+			{"no user namespace", Config{CgroupV1: map[string]string{"memory": "memory"}},
+				[]string{"mount /m/sys <- sysfs (sysfs)"}, []string{"cgroup-v1 /m/sys/fs/cgroup"}, "tree-ro"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := tc.c
+				c.Spec, c.Rootfs = testSpec(), "/r"
+				c.Overlay = &Overlay{Upper: "/u", Work: "/w", Merged: "/m"}
+				ops, err := Plan(c)
+				assert.NilError(t, err)
+				k := kinds(ops)
+				i := indexOf(k, "mkdir /m/sys")
+				assert.Assert(t, i >= 0, k)
+				assert.DeepEqual(t, k[i+1:i+1+len(tc.sys)], tc.sys)
+				j := indexOf(k, "mkdir /m/sys/fs/cgroup")
+				assert.Assert(t, j > i, k)
+				if tc.cgroup != nil {
+					assert.DeepEqual(t, k[j+1:j+1+len(tc.cgroup)], tc.cgroup)
+				}
+				assert.Check(t, !strings.Contains(strings.Join(k, "\n"), tc.forbids), k)
+				if k[i+1] == "mount /m/sys <- /sys" {
+					assert.Equal(t, ops[i+1].Flags, uintptr(unix.MS_BIND|unix.MS_REC))
+				}
+			})
+		}
+		// The recursive read-only is one mount_setattr(2) call.
+		k := &recorder{}
+		assert.NilError(t, Run(k, Config{Spec: testSpec(), Rootfs: "/r"}, []Op{{Kind: KTreeRO, Target: "/r/sys"}}))
+		assert.DeepEqual(t, k.calls, []string{fmt.Sprintf("mount_setattr /r/sys %#x set=%#x", unix.AT_RECURSIVE, unix.MOUNT_ATTR_RDONLY)})
+	})
 	t.Run("bind mount with options is remounted", func(t *testing.T) {
 		s := testSpec()
 		s.Mounts = []specs.Mount{{Destination: "/data", Source: "/host/data", Type: "bind", Options: []string{"rbind", "ro", "rprivate"}}}
@@ -143,6 +188,9 @@ func (r *recorder) MkdirAll(p string, _ os.FileMode) error { return r.add("mkdir
 func (r *recorder) PivotRoot(n, o string) error            { return r.add("pivot_root %s %s", n, o) }
 func (r *recorder) Chdir(p string) error                   { return r.add("chdir %s", p) }
 func (r *recorder) WriteFile(p string, _ []byte) error     { return r.add("create %s", p) }
+func (r *recorder) MountSetattr(p string, flags uint, a *unix.MountAttr) error {
+	return r.add("mount_setattr %s %#x set=%#x", p, flags, a.Attr_set)
+}
 func (r *recorder) Statfs(p string, st *unix.Statfs_t) error {
 	st.Flags = unix.MS_NOSUID | unix.MS_NODEV
 	return nil
@@ -215,4 +263,13 @@ func TestSecureJoin(t *testing.T) {
 	}
 	_, err := SecureJoin(root, "/loop/x")
 	assert.ErrorContains(t, err, "too many symlinks")
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }

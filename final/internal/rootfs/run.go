@@ -24,6 +24,7 @@ type Syscalls interface {
 	Stat(path string) (os.FileInfo, error)
 	Statfs(path string, buf *unix.Statfs_t) error
 	WriteFile(path string, data []byte) error
+	MountSetattr(path string, flags uint, attr *unix.MountAttr) error
 }
 
 // Kernel implements Syscalls with the real system calls.
@@ -41,6 +42,9 @@ func (Kernel) Chdir(path string) error                       { return unix.Chdir
 func (Kernel) Stat(path string) (os.FileInfo, error)         { return os.Stat(path) }
 func (Kernel) Statfs(path string, buf *unix.Statfs_t) error  { return unix.Statfs(path, buf) }
 func (Kernel) WriteFile(path string, data []byte) error      { return os.WriteFile(path, data, 0o644) }
+func (Kernel) MountSetattr(path string, flags uint, attr *unix.MountAttr) error {
+	return unix.MountSetattr(unix.AT_FDCWD, path, flags, attr)
+}
 
 // Setup plans and runs the whole filesystem setup with the real kernel.
 // It must run in the container's own mount namespace.
@@ -119,6 +123,14 @@ func runOp(k Syscalls, c Config, op Op, inRoot func(string) (string, error)) err
 		}
 	case KCgroupV1:
 		return mountCgroupV1(k, c, t, op.Flags)
+	case KTreeRO:
+		// mount_setattr(2) with AT_RECURSIVE sets MOUNT_ATTR_RDONLY on
+		// the mount at t and on every mount below it, in one call; a
+		// remount (mount(2) with MS_REMOUNT) would change only the top.
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := k.MountSetattr(t, unix.AT_RECURSIVE, &attr); err != nil {
+			return fmt.Errorf("make %s read-only recursively: %w", t, err)
+		}
 	case KMknod:
 		// mknod(2) creates the device node; the devices cgroup decides
 		// whether it may be opened.
