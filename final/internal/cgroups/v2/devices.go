@@ -2,6 +2,7 @@ package v2
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -173,7 +174,9 @@ func AttachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 		binary.LittleEndian.PutUint32(b[4:], uint32(in.Imm))
 	}
 	license := []byte("Apache-2.0\x00")
-	fd, err := loadProgram(code, len(insns), license, nil)
+	fd, err := retryEAGAIN(loadAttempts, func() (uintptr, error) {
+		return loadProgram(code, len(insns), license, nil)
+	})
 	if err != nil {
 		// Load again with the verifier's log, only to explain the error:
 		// a log that does not fit its buffer fails the load (ENOSPC).
@@ -202,6 +205,26 @@ func AttachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 		return fmt.Errorf("bpf(BPF_PROG_ATTACH) device filter to %s: %w", dir, errno)
 	}
 	return nil
+}
+
+// loadAttempts bounds the retries of BPF_PROG_LOAD (libbpf makes 5).
+const loadAttempts = 5
+
+// retryEAGAIN calls load until it succeeds, fails with anything but
+// EAGAIN, or has been tried attempts times. bpf(2) documents EAGAIN for a
+// transient failure of BPF_PROG_LOAD: the verifier gives up with it when
+// a signal is pending, and the Go runtime signals its threads (SIGURG, to
+// preempt goroutines) at any time. Trying again at once is right; a
+// bound keeps a kernel that keeps saying EAGAIN from hanging minibox.
+func retryEAGAIN(attempts int, load func() (uintptr, error)) (uintptr, error) {
+	var err error
+	for range attempts {
+		var fd uintptr
+		if fd, err = load(); !errors.Is(err, unix.EAGAIN) {
+			return fd, err
+		}
+	}
+	return 0, fmt.Errorf("%w (tried %d times)", err, attempts)
 }
 
 // loadProgram runs bpf(2) BPF_PROG_LOAD, which verifies the program and
