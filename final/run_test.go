@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -190,4 +191,55 @@ func terminalSession(t *testing.T, b *box, flag string) {
 	text := strings.ReplaceAll(out.String(), "\r", "")
 	assert.Check(t, strings.Contains(text, "/dev/pts/0\n33 101\n"), text)
 	assert.Check(t, strings.Contains(text, "40 120\n"), text)
+}
+
+// TestInitCtrlC: under --init -t a Ctrl-C typed on the terminal reaches
+// the program once. The container's pty sends SIGINT to its foreground
+// process group; minibox-init forwards what it receives, so it must not
+// be in that group: the program gets a process group of its own, in the
+// terminal's foreground (as tini and docker-init do).
+func TestInitCtrlC(t *testing.T) {
+	b := newBox(t)
+	master, slavePath, err := console.NewPty("/dev/ptmx")
+	assert.NilError(t, err)
+	defer master.Close()
+	slave, err := console.OpenSlave(slavePath)
+	assert.NilError(t, err)
+	defer slave.Close()
+
+	// $5 and $8 of /proc/PID/stat: the process group and the terminal's
+	// foreground process group.
+	script := `set -- $(cat /proc/$$/stat); echo "pid=$1 pgrp=$5 tpgid=$8"; n=0; trap 'n=$((n+1))' INT; echo ready;
+i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
+	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, "--init", "-it", "/bin/sh", "-c", script)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	assert.NilError(t, cmd.Start())
+	slave.Close()
+
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, master); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Ctrl-C on the user's terminal: minibox has put it in raw mode, so
+	// the byte travels to the container's pty, whose line discipline
+	// turns it into SIGINT.
+	_, err = master.Write([]byte{3})
+	assert.NilError(t, err)
+	err = cmd.Wait()
+	<-done
+	text := strings.ReplaceAll(out.String(), "\r", "")
+	assert.NilError(t, err, text)
+	var pid, pgrp, tpgid, ints int
+	_, err = fmt.Sscanf(text[strings.Index(text, "pid="):], "pid=%d pgrp=%d tpgid=%d", &pid, &pgrp, &tpgid)
+	assert.NilError(t, err, text)
+	assert.Check(t, pgrp == pid && tpgid == pid, "the program is not alone in the foreground: %s", text)
+	i := strings.Index(text, "ints=")
+	assert.Assert(t, i >= 0, text)
+	_, err = fmt.Sscanf(text[i:], "ints=%d", &ints)
+	assert.NilError(t, err, text)
+	assert.Equal(t, ints, 1, text)
 }

@@ -72,7 +72,7 @@ func Main() {
 	unix.Close(FdFifo)
 
 	if cfg.Init {
-		os.Exit(reaper(prog, argv, env))
+		os.Exit(reaper(prog, argv, env, cfg.Spec.Process.Terminal))
 	}
 	// execve(2) replaces minibox with the user's program: same PID (1 in
 	// its namespace), same namespaces, cgroup, credentials and filter.
@@ -398,15 +398,28 @@ func switchUser(u specs.User) error {
 // reaper is PID 1 with --init: it starts the program as its child,
 // forwards every catchable signal to it, reaps every zombie that gets
 // reparented to PID 1, and exits with the program's status.
-func reaper(prog string, argv, env []string) int {
+//
+// With a terminal, the program gets a process group of its own and the
+// terminal's foreground (setpgid(2), then tcsetpgrp(3), which is the
+// TIOCSPGRP ioctl: Go's Foreground does both in the child before exec).
+// Keys such as Ctrl-C make the pty's line discipline signal the
+// foreground process group: were we in it, the program would get the
+// signal from the terminal and again from us.
+func reaper(prog string, argv, env []string, terminal bool) int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs)
+	var sys *syscall.SysProcAttr
+	if terminal {
+		// Ctty 0: our stdin is the pty's slave (terminal()).
+		sys = &syscall.SysProcAttr{Foreground: true, Ctty: 0}
+	}
 	// syscall.ForkExec rather than os/exec: os/exec asks for a pidfd,
 	// which takes clone3(2), and the default seccomp profile refuses
 	// clone3 (ENOSYS) because a filter cannot read its flags.
 	child, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
+		Sys:   sys,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "minibox: exec %s: %v\n", argv[0], err)
