@@ -28,6 +28,12 @@ func TestHelp(t *testing.T) {
 		"--network", "--tty", "--interactive", "--hostname", "--userns", "--init", "--rm", "--rootfs"} {
 		assert.Check(t, strings.Contains(r.Stdout(), f), "--help does not mention %s", f)
 	}
+	// What a docker user would otherwise have to find out: the container
+	// goes at exit whatever --rm says, and --userns does not chown.
+	for _, s := range []string{"minibox always removes the container at exit", "--rm is accepted",
+		"files show as nobody inside"} {
+		assert.Check(t, strings.Contains(strings.Join(strings.Fields(r.Stdout()), " "), s), "--help does not say %q", s)
+	}
 }
 
 // TestWritableLayer: writes land in the overlay, which goes away with the
@@ -38,6 +44,10 @@ func TestWritableLayer(t *testing.T) {
 		Assert(t, icmd.Expected{Out: "new"})
 	// A second container sees the pristine rootfs.
 	b.run("/bin/sh", "-c", "test ! -e /etc/new && test -e /etc/hostname").Assert(t, icmd.Success)
+	// --rm (docker's) is accepted and changes nothing: the layer goes
+	// either way, and newBox finds nothing left in the state root.
+	b.run("--rm", "/bin/sh", "-c", "echo new > /etc/new").Assert(t, icmd.Success)
+	b.run("/bin/sh", "-c", "test ! -e /etc/new").Assert(t, icmd.Success)
 }
 
 func TestReadOnly(t *testing.T) {

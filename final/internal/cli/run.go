@@ -62,9 +62,14 @@ func isBundleRun(args []string) bool {
 const runUsage = `usage: minibox run [FLAGS] CMD [ARG...]
 
 Run CMD in a new container, like docker run: every namespace (pid, mount,
-uts, ipc, net, cgroup), an overlay over the rootfs (discarded at exit),
-/proc, a minimal /dev, read-only /sys, docker's capabilities, seccomp
-profile and masked paths, and a cgroup under /minibox.
+uts, ipc, net, cgroup), an overlay over the rootfs, /proc, a minimal /dev,
+read-only /sys, docker's capabilities, seccomp profile and masked paths,
+and a cgroup under /minibox.
+
+minibox always removes the container at exit: its cgroup, its state and
+its writable layer (what docker does with --rm). There is no mode that
+keeps them; --rm is accepted so that docker command lines work. For a
+container that outlives its process, use create and start.
 
 Flags:
       --rootfs DIR          root filesystem (default: the workspace's rootfs/)
@@ -85,11 +90,15 @@ Flags:
       --network none|host   none (default): own network namespace, loopback up
   -t, --tty                 allocate a pseudo-terminal
   -i, --interactive         keep stdin attached
-      --userns              map container root to host uid 100000 (+65536)
+      --userns              a user namespace: container ids 0-65535 are host
+                            ids 100000-165535. The rootfs is shared and not
+                            chowned, so its files show as nobody inside and
+                            the container's root cannot change them in place
+                            (files it creates are its own)
       --init                run a reaping, signal-forwarding init as PID 1
                             (default: CMD is PID 1, as in docker)
-      --rm                  accepted for docker compatibility: minibox always
-                            removes the container and its writable layer at exit
+      --rm                  accepted for docker compatibility; changes nothing:
+                            the container is always removed at exit (above)
       --help                this help
 
 Short flags combine (-it); long ones take --name=VALUE or --name VALUE,
