@@ -122,6 +122,19 @@ func TestUserNamespace(t *testing.T) {
 	assert.Equal(t, f[0], "0")                                    // root inside
 	assert.DeepEqual(t, f[1:4], []string{"0", "100000", "65536"}) // mapped to 100000 outside
 
+	// The rootfs's directories belong to the container's root, which can
+	// create files in them (the rootfs on disk is unchanged: newBox
+	// checks); its files keep the host's owner, unmapped: nobody.
+	r = b.run("--userns", "/bin/sh", "-c", "echo hi > /tmp/mine && ls -ln /tmp/mine /etc/passwd; ls -ldn /tmp")
+	r.Assert(t, icmd.Success)
+	var owners []string
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout()), "\n") {
+		f := strings.Fields(line)
+		assert.Assert(t, len(f) > 3, r.Stdout())
+		owners = append(owners, f[len(f)-1]+" "+f[2]+":"+f[3])
+	}
+	assert.DeepEqual(t, owners, []string{"/etc/passwd 65534:65534", "/tmp/mine 0:0", "/tmp 0:0"})
+
 	// Seen from the host, the container's process is uid 100000.
 	name := b.name()
 	c := icmd.StartCmd(b.cmd("--name", name, "--userns", "/bin/sh", "-c", "echo up; exec sleep 30"))

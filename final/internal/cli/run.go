@@ -91,10 +91,11 @@ Flags:
   -t, --tty                 allocate a pseudo-terminal
   -i, --interactive         keep stdin attached
       --userns              a user namespace: container ids 0-65535 are host
-                            ids 100000-165535. The rootfs is shared and not
-                            chowned, so its files show as nobody inside and
-                            the container's root cannot change them in place
-                            (files it creates are its own)
+                            ids 100000-165535. The rootfs is shared and never
+                            chowned: its directories are remade, owned by the
+                            container's root, in the writable layer, but its
+                            files show as nobody inside and cannot be changed
+                            in place (nor can 0700 directories such as /root)
       --init                run a reaping, signal-forwarding init as PID 1
                             (default: CMD is PID 1, as in docker)
       --rm                  accepted for docker compatibility; changes nothing:

@@ -153,6 +153,15 @@ func Create(o Options) (c *Container, err error) {
 				return c, fmt.Errorf("chown overlay dir: %w", err)
 			}
 		}
+		if plan.Cloneflags&unix.CLONE_NEWUSER != 0 {
+			// The rootfs's directories, owned as the namespace sees
+			// them, so that its root can create files in them.
+			uid := func(id uint32) (uint32, bool) { return namespaces.HostID(s.Linux.UIDMappings, id) }
+			gid := func(id uint32) (uint32, bool) { return namespaces.HostID(s.Linux.GIDMappings, id) }
+			if err := rootfs.ShiftDirs(rootPath, c.Overlay.Upper, uid, gid); err != nil {
+				return c, fmt.Errorf("prepare the writable layer for the user namespace: %w", err)
+			}
+		}
 	}
 
 	fifo := filepath.Join(dir, "exec.fifo")
