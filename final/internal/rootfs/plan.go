@@ -152,19 +152,22 @@ func Plan(c Config) ([]Op, error) {
 				ops = append(ops, Op{Kind: KTreeRO, Target: dest})
 			}
 		case m.Type == "cgroup" || m.Type == "cgroup2":
+			if hostSys {
+				// The host's /sys just bound shows the host's whole
+				// cgroup tree here: an empty read-only tmpfs hides it.
+				// It also keeps cgroup2 below from landing on the
+				// host's cgroup2 mount: the same filesystem mounted
+				// on itself fails with EBUSY.
+				ops = append(ops, Op{Kind: KMount, Source: "tmpfs", Target: dest, FSType: "tmpfs",
+					Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "size=0,mode=0555"})
+			}
 			if c.Unified || (m.Type == "cgroup2" && c.CgroupV2) {
 				ops = append(ops, Op{Kind: KMount, Source: "cgroup2", Target: dest, FSType: "cgroup2", Flags: flags})
 			} else if len(c.CgroupV1) > 0 && !c.UserNS {
 				ops = append(ops, Op{Kind: KCgroupV1, Target: dest, Flags: flags})
-			} else if hostSys {
-				// v1 cannot be mounted from a user namespace, and the
-				// host's /sys just bound would show the host's whole
-				// cgroup tree here: an empty read-only tmpfs hides it.
-				ops = append(ops, Op{Kind: KMount, Source: "tmpfs", Target: dest, FSType: "tmpfs",
-					Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "size=0,mode=0555"})
 			}
-			// Otherwise (v1 in a user namespace, a fresh sysfs) the
-			// directory is left empty.
+			// v1 cannot be mounted from a user namespace: the
+			// directory stays empty.
 		case flags&unix.MS_BIND != 0:
 			src := m.Source
 			if !filepath.IsAbs(src) {

@@ -106,7 +106,7 @@ func TestPlanVariants(t *testing.T) {
 				[]string{"mount /m/sys/fs/cgroup <- tmpfs (tmpfs)"}, "sysfs"},
 			{"v2 host", Config{UserNS: true, Unified: true, CgroupV2: true},
 				[]string{"mount /m/sys <- /sys", "tree-ro /m/sys"},
-				[]string{"mount /m/sys/fs/cgroup <- cgroup2 (cgroup2)"}, "sysfs"},
+				[]string{"mount /m/sys/fs/cgroup <- tmpfs (tmpfs)", "mount /m/sys/fs/cgroup <- cgroup2 (cgroup2)"}, "sysfs"},
 			{"own network", Config{UserNS: true, NewNet: true, CgroupV1: map[string]string{"memory": "memory"}},
 				[]string{"mount /m/sys <- sysfs (sysfs)"}, nil, "tree-ro"},
 			{"no user namespace", Config{CgroupV1: map[string]string{"memory": "memory"}},
