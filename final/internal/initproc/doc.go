@@ -28,14 +28,16 @@
 //     sent there instead, so `create` prints it and exits non-zero;
 //  9. block opening the exec fifo (fd 5) until `start` opens its other
 //     end, then execve(2) — or, with the init annotation, stay PID 1,
-//     start the program as a child, forward signals and reap zombies.
+//     start the program as a child, forward signals and reap zombies
+//     (with a terminal, the child leads the terminal's foreground process
+//     group, so the terminal's signals reach it once, not through us too).
 //
 // Everything runs on the main thread, which main.go locks: capabilities,
 // no_new_privs, seccomp and the cgroup namespace are per-thread, and the
 // thread that calls execve(2) is the one whose state survives.
 //
 // Man pages: [execve(2)], [unshare(2)], [setns(2)], [sethostname(2)],
-// [prctl(2)], [pid_namespaces(7)], [fifo(7)].
+// [prctl(2)], [pid_namespaces(7)], [fifo(7)], [tcsetpgrp(3)].
 //
 // [execve(2)]: https://man7.org/linux/man-pages/man2/execve.2.html
 // [unshare(2)]: https://man7.org/linux/man-pages/man2/unshare.2.html
@@ -44,4 +46,5 @@
 // [prctl(2)]: https://man7.org/linux/man-pages/man2/prctl.2.html
 // [pid_namespaces(7)]: https://man7.org/linux/man-pages/man7/pid_namespaces.7.html
 // [fifo(7)]: https://man7.org/linux/man-pages/man7/fifo.7.html
+// [tcsetpgrp(3)]: https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html
 package initproc
