@@ -120,6 +120,7 @@ func removeCgroupTree(t *testing.T, parent string) {
 
 type podman struct {
 	t      *testing.T
+	dir    string // podman's working dir, and so conmon's
 	global []string
 	run    []string // flags for every container
 }
@@ -149,7 +150,18 @@ func newPodman(t *testing.T) *podman {
 			}
 		}
 	})
-	p := &podman{t: t,
+	// conmon creates a file named "oom" in its working directory (which
+	// podman's becomes) when the container is OOM-killed: podman runs in
+	// a temporary directory, not in the package's.
+	cwd := filepath.Join(dir, "cwd")
+	assert.NilError(t, os.Mkdir(cwd, 0o755))
+	_, oomErr := os.Stat("oom")
+	t.Cleanup(func() {
+		if _, err := os.Stat("oom"); err == nil && oomErr != nil {
+			t.Errorf("conmon's oom file left in the package directory")
+		}
+	})
+	p := &podman{t: t, dir: cwd,
 		global: []string{
 			"--root", dir + "/root", "--runroot", dir + "/run", "--tmpdir", dir + "/tmp",
 			"--network-config-dir", dir + "/net",
@@ -182,7 +194,7 @@ func newPodman(t *testing.T) *podman {
 	out, err := tar.StdoutPipe()
 	assert.NilError(t, err)
 	assert.NilError(t, tar.Start())
-	r := icmd.RunCmd(icmd.Command("podman", append(p.global, "import", "-", "localhost/minibox-rootfs")...), icmd.WithStdin(out))
+	r := icmd.RunCmd(icmd.Command("podman", append(p.global, "import", "-", "localhost/minibox-rootfs")...), icmd.WithStdin(out), icmd.Dir(p.dir))
 	assert.NilError(t, tar.Wait())
 	r.Assert(t, icmd.Success)
 	return p
@@ -190,7 +202,7 @@ func newPodman(t *testing.T) *podman {
 
 func (p *podman) cmd(args ...string) *icmd.Result {
 	p.t.Helper()
-	return icmd.RunCmd(icmd.Command("podman", append(p.global, args...)...), icmd.WithTimeout(2*time.Minute))
+	return icmd.RunCmd(icmd.Command("podman", append(p.global, args...)...), icmd.WithTimeout(2*time.Minute), icmd.Dir(p.dir))
 }
 
 // runArgs is `podman run` with the per-container flags, then args.
