@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"minibox.dev/final/internal/cgroups/cgroupfs"
 )
 
 // cpuset pins the container to CPUs and memory nodes.
@@ -49,7 +51,7 @@ func initCpuset(root, dir string) error {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", filepath.Join(parent, f), err)
 			}
-			if err := write(cur, f, strings.TrimSpace(string(pb))); err != nil {
+			if err := cgroupfs.Write(cur, f, strings.TrimSpace(string(pb))); err != nil {
 				return err
 			}
 		}

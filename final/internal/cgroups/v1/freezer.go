@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"minibox.dev/final/internal/cgroups/cgroupfs"
 )
 
 // Freeze writes FROZEN to freezer.state and waits until the kernel reports
@@ -21,7 +23,7 @@ func (m *Manager) freeze(state string) error {
 		return fmt.Errorf("cgroup v1 freezer is not mounted")
 	}
 	for i := 0; i < 1000; i++ {
-		if err := write(dir, "freezer.state", state); err != nil {
+		if err := cgroupfs.Write(dir, "freezer.state", state); err != nil {
 			return err
 		}
 		b, err := os.ReadFile(filepath.Join(dir, "freezer.state"))

@@ -9,10 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"minibox.dev/final/internal/cgroups/cgroupfs"
 )
 
 // Controllers a container joins. cpuacct and freezer carry no limit but
@@ -162,7 +163,7 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		if !ok {
 			return fmt.Errorf("cgroup v1 controller %s is not mounted", v.Controller)
 		}
-		if err := write(dir, v.File, v.Data); err != nil {
+		if err := cgroupfs.Write(dir, v.File, v.Data); err != nil {
 			return err
 		}
 	}
@@ -177,7 +178,7 @@ func (m *Manager) Apply(pid int) error {
 		// Co-mounted controllers (cpu,cpuacct) share one directory.
 		if dir, ok := m.dirs[c]; ok && !done[dir] {
 			done[dir] = true
-			if err := write(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			if err := cgroupfs.Write(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 				return err
 			}
 		}
@@ -193,82 +194,21 @@ func (m *Manager) Pids() ([]int, error) {
 	if !ok {
 		return nil, fmt.Errorf("no pids or memory cgroup mounted")
 	}
-	return readPids(filepath.Join(dir, "cgroup.procs"))
+	return cgroupfs.ReadPids(filepath.Join(dir, "cgroup.procs"))
 }
 
-func readPids(file string) ([]int, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-// Destroy removes the cgroup from every hierarchy. rmdir(2) of a cgroup
-// fails with EBUSY while a task is still leaving it, so that one error is
-// retried briefly. The shared minibox parent stays, as docker's docker
-// cgroup does: removing it would race with other containers creating
-// theirs, and re-creating it costs every run.
+// Destroy removes the cgroup from every hierarchy (cgroupfs.Remove
+// retries while a task is still leaving it). The shared minibox parent
+// stays, as docker's docker cgroup does: removing it would race with
+// other containers creating theirs, and re-creating it costs every run.
 func (m *Manager) Destroy() error {
 	var errs []error
 	for _, dir := range m.dirs {
-		if err := rmdirRetry(dir); err != nil {
+		if err := cgroupfs.Remove(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func rmdirRetry(dir string) error {
-	for i := 0; ; i++ {
-		// rmdir(2) is how a cgroup is removed; it fails with EBUSY
-		// while it still has tasks.
-		err := unix.Rmdir(dir)
-		if err == nil || errors.Is(err, unix.ENOENT) {
-			return nil
-		}
-		if !errors.Is(err, unix.EBUSY) || i == 50 {
-			return err
-		}
-		time.Sleep(time.Duration(i+1) * time.Millisecond)
-	}
-}
-
-func write(dir, file, data string) error {
-	p := filepath.Join(dir, file)
-	// O_WRONLY without O_CREATE: an interface file is never created, and
-	// one this kernel lacks is reported by name.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		if _, derr := os.Stat(dir); derr == nil {
-			return fmt.Errorf("cgroup file %s does not exist on this kernel%s", p, missingHint(file))
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("write %q to %s: %w", data, p, err)
-	}
-	defer f.Close()
-	if _, err := f.Write([]byte(data)); err != nil {
-		return fmt.Errorf("write %q to %s: %w", data, p, err)
-	}
-	return nil
-}
-
-// missingHint says why an interface file may be missing.
-func missingHint(file string) string {
-	switch file {
-	case "memory.memsw.limit_in_bytes", "memory.swap.max":
-		return ": swap is not accounted (boot with swapaccount=1, or do not limit swap)"
-	case "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max":
-		return ": the kernel has no CFS bandwidth control (CONFIG_CFS_BANDWIDTH; WSL2 lacks it), so --cpus cannot work"
-	}
-	return ""
 }
 
 // Hierarchies lists the host's v1 hierarchies that hold one of the

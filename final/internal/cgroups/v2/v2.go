@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"minibox.dev/final/internal/cgroups/cgroupfs"
 )
 
 // Controllers a container's cgroup gets enabled from its parents.
@@ -86,7 +88,7 @@ func enableControllers(dir string) error {
 	if len(add) == 0 {
 		return nil
 	}
-	return write(dir, "cgroup.subtree_control", strings.Join(add, " "))
+	return cgroupfs.Write(dir, "cgroup.subtree_control", strings.Join(add, " "))
 }
 
 func contains(list, word string) bool {
@@ -176,7 +178,7 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 		return err
 	}
 	for _, v := range vals {
-		if err := write(m.dir, v.File, v.Data); err != nil {
+		if err := cgroupfs.Write(m.dir, v.File, v.Data); err != nil {
 			return err
 		}
 	}
@@ -187,21 +189,11 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 }
 
 func (m *Manager) Apply(pid int) error {
-	return write(m.dir, "cgroup.procs", strconv.Itoa(pid))
+	return cgroupfs.Write(m.dir, "cgroup.procs", strconv.Itoa(pid))
 }
 
 func (m *Manager) Pids() ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(m.dir, "cgroup.procs"))
-	if err != nil {
-		return nil, err
-	}
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return cgroupfs.ReadPids(filepath.Join(m.dir, "cgroup.procs"))
 }
 
 // Freeze writes 1 to cgroup.freeze and waits for cgroup.events to say
@@ -210,7 +202,7 @@ func (m *Manager) Freeze() error { return m.freeze("1") }
 func (m *Manager) Thaw() error   { return m.freeze("0") }
 
 func (m *Manager) freeze(v string) error {
-	if err := write(m.dir, "cgroup.freeze", v); err != nil {
+	if err := cgroupfs.Write(m.dir, "cgroup.freeze", v); err != nil {
 		return err
 	}
 	for range 1000 {
@@ -229,48 +221,8 @@ func (m *Manager) freeze(v string) error {
 // Destroy removes the cgroup; the device program goes with it. The
 // shared minibox parent stays (see v1's Destroy).
 func (m *Manager) Destroy() error {
-	for i := 0; ; i++ {
-		// rmdir(2) is how a cgroup is removed; it fails with EBUSY
-		// while it still has tasks.
-		err := unix.Rmdir(m.dir)
-		if err == nil || errors.Is(err, unix.ENOENT) {
-			break
-		}
-		if !errors.Is(err, unix.EBUSY) || i == 50 {
-			return fmt.Errorf("remove cgroup %s: %w", m.dir, err)
-		}
-		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	if err := cgroupfs.Remove(m.dir); err != nil {
+		return fmt.Errorf("remove cgroup %s: %w", m.dir, err)
 	}
 	return nil
-}
-
-func write(dir, file, data string) error {
-	p := filepath.Join(dir, file)
-	// O_WRONLY without O_CREATE: an interface file is never created, and
-	// one this kernel lacks is reported by name.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		if _, derr := os.Stat(dir); derr == nil {
-			return fmt.Errorf("cgroup file %s does not exist on this kernel%s", p, missingHint(file))
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("write %q to %s: %w", data, p, err)
-	}
-	defer f.Close()
-	if _, err := f.Write([]byte(data)); err != nil {
-		return fmt.Errorf("write %q to %s: %w", data, p, err)
-	}
-	return nil
-}
-
-// missingHint says why an interface file may be missing.
-func missingHint(file string) string {
-	switch file {
-	case "memory.memsw.limit_in_bytes", "memory.swap.max":
-		return ": swap is not accounted (boot with swapaccount=1, or do not limit swap)"
-	case "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max":
-		return ": the kernel has no CFS bandwidth control (CONFIG_CFS_BANDWIDTH; WSL2 lacks it), so --cpus cannot work"
-	}
-	return ""
 }
