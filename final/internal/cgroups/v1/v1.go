@@ -46,7 +46,30 @@ func Mounts() (map[string]string, error) {
 }
 
 func parseMountinfo(f io.Reader) (map[string]string, error) {
+	mounts, err := cgroupMounts(f)
 	out := map[string]string{}
+	for _, m := range mounts {
+		for _, opt := range strings.Split(m.opts, ",") {
+			for _, c := range Controllers {
+				if opt == c {
+					if _, dup := out[c]; !dup {
+						out[c] = m.point
+					}
+				}
+			}
+		}
+	}
+	return out, err
+}
+
+// cgroupMount is one v1 hierarchy's line of mountinfo: its mount point
+// (field 5) and its super options, which name its controllers.
+type cgroupMount struct{ point, opts string }
+
+// cgroupMounts lists the cgroup (v1) mounts in mountinfo (proc(5)), in
+// order; the fields after " - " are the fs type, source and super options.
+func cgroupMounts(f io.Reader) ([]cgroupMount, error) {
+	var out []cgroupMount
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
@@ -57,15 +80,7 @@ func parseMountinfo(f io.Reader) (map[string]string, error) {
 		if len(a) < 5 || len(b) < 3 || b[0] != "cgroup" {
 			continue
 		}
-		for _, opt := range strings.Split(b[2], ",") {
-			for _, c := range Controllers {
-				if opt == c {
-					if _, dup := out[c]; !dup {
-						out[c] = a[4]
-					}
-				}
-			}
-		}
+		out = append(out, cgroupMount{point: a[4], opts: b[2]})
 	}
 	return out, sc.Err()
 }
@@ -223,28 +238,20 @@ func Hierarchies(joined []string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	mounts, err := cgroupMounts(f)
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		a, b := strings.Fields(pre), strings.Fields(post)
-		if len(a) < 5 || len(b) < 3 || b[0] != "cgroup" {
-			continue
-		}
+	for _, m := range mounts {
 		var opts []string
-		for _, o := range strings.Split(b[2], ",") {
+		for _, o := range strings.Split(m.opts, ",") {
 			if o != "rw" && o != "ro" {
 				opts = append(opts, o)
 			}
 		}
 		if Joined(strings.Join(opts, ","), joined) {
-			out[filepath.Base(a[4])] = strings.Join(opts, ",")
+			out[filepath.Base(m.point)] = strings.Join(opts, ",")
 		}
 	}
-	return out, sc.Err()
+	return out, err
 }
 
 // Joined reports whether a hierarchy with these mount options holds one
