@@ -10,7 +10,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"minibox.dev/final/internal/console"
 	"minibox.dev/final/internal/security"
 )
 
@@ -82,7 +81,10 @@ func execSetup(sync *os.File) (prog string, argv, env []string, err error) {
 		if cfg.ConsoleFd <= 0 {
 			return "", nil, nil, fmt.Errorf("process.terminal without a console socket")
 		}
-		if err := execTerminal(os.NewFile(uintptr(cfg.ConsoleFd), "console-socket"), p.ConsoleSize); err != nil {
+		// The exec'd process gets its own pty from the container's devpts
+		// (we are in its mount namespace, so /dev/ptmx is the
+		// container's); /dev/console stays init's.
+		if err := terminal(os.NewFile(uintptr(cfg.ConsoleFd), "console-socket"), p.ConsoleSize, false); err != nil {
 			return "", nil, nil, err
 		}
 	}
@@ -93,30 +95,4 @@ func execSetup(sync *os.File) (prog string, argv, env []string, err error) {
 		return "", nil, nil, err
 	}
 	return prog, p.Args, p.Env, nil
-}
-
-// execTerminal gives the exec'd process its own pty from the container's
-// devpts (we are in its mount namespace, so /dev/ptmx is the container's)
-// and sends the master to the client.
-func execTerminal(sock *os.File, size *specs.Box) error {
-	master, slavePath, err := console.NewPty("/dev/ptmx")
-	if err != nil {
-		return err
-	}
-	defer master.Close()
-	slave, err := console.OpenSlave(slavePath)
-	if err != nil {
-		return err
-	}
-	defer slave.Close()
-	if size != nil {
-		if err := console.SetSize(master, *size); err != nil {
-			return err
-		}
-	}
-	if err := console.SendFd(sock, master); err != nil {
-		return err
-	}
-	sock.Close()
-	return console.MakeControlling(slave)
 }

@@ -165,7 +165,7 @@ func setup() (prog string, argv, env []string, cfg Config, err error) {
 	// slave becomes stdio and the controlling terminal, also /dev/console;
 	// the master goes to whoever drives the container.
 	if s.Process.Terminal {
-		if err = terminal(s.Process.ConsoleSize); err != nil {
+		if err = terminal(os.NewFile(FdConsole, "console-socket"), s.Process.ConsoleSize, true); err != nil {
 			return "", nil, nil, cfg, err
 		}
 	}
@@ -270,8 +270,11 @@ func loopbackUp() error {
 	return nil
 }
 
-// terminal makes a pty slave our stdio and controlling terminal.
-func terminal(size *specs.Box) error {
+// terminal makes a pty slave from the container's devpts our stdio and
+// controlling terminal, and sends the master over sock to whoever drives
+// the container. With bindConsole (init's terminal, not an exec's) the slave
+// is also bound on /dev/console.
+func terminal(sock *os.File, size *specs.Box, bindConsole bool) error {
 	master, slavePath, err := console.NewPty("/dev/ptmx")
 	if err != nil {
 		return err
@@ -289,14 +292,15 @@ func terminal(size *specs.Box) error {
 	}
 	// /dev/console is the slave too, as runc does: programs that write
 	// to the console write to the container's terminal.
-	if f, err := os.OpenFile("/dev/console", os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-		f.Close()
-		// mount(2) MS_BIND puts the slave's node at /dev/console.
-		if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s on /dev/console: %w", slavePath, err)
+	if bindConsole {
+		if f, err := os.OpenFile("/dev/console", os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+			// mount(2) MS_BIND puts the slave's node at /dev/console.
+			if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("bind %s on /dev/console: %w", slavePath, err)
+			}
 		}
 	}
-	sock := os.NewFile(FdConsole, "console-socket")
 	if err := console.SendFd(sock, master); err != nil {
 		return err
 	}
