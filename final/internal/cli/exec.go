@@ -152,17 +152,12 @@ func execIn(g *Global, ct *container.Container, p *specs.Process, o *execOpts) e
 	case p.Terminal:
 		var remote *os.File
 		var err error
-		if local, remote, err = console.Pair(); err != nil {
+		if local, remote, err = terminalPair(p); err != nil {
 			return err
 		}
 		defer local.Close()
 		defer remote.Close()
 		eo.ConsoleSocket = remote
-		if console.IsTerminal(os.Stdin) {
-			if b, err := console.Size(os.Stdin); err == nil {
-				p.ConsoleSize = &b
-			}
-		}
 	case o.consoleSocket != "":
 		return errors.New("--console-socket given but the process has no terminal (--tty)")
 	}
@@ -193,7 +188,7 @@ func execIn(g *Global, ct *container.Container, p *specs.Process, o *execOpts) e
 	if o.detach {
 		return nil
 	}
-	attached := make(chan struct{})
+	attached := noTerminal()
 	if local != nil {
 		master, err := console.RecvFd(local)
 		if err != nil {
@@ -201,13 +196,7 @@ func execIn(g *Global, ct *container.Container, p *specs.Process, o *execOpts) e
 			return err
 		}
 		defer master.Close()
-		in := os.Stdin
-		go func() {
-			_ = console.Attach(master, in, os.Stdout)
-			close(attached)
-		}()
-	} else {
-		close(attached)
+		attached = attach(master, os.Stdin)
 	}
 	go func() {
 		for sig := range sigs {

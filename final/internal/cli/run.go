@@ -396,17 +396,12 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 	if s.Process.Terminal {
 		var remote *os.File
 		var err error
-		if local, remote, err = console.Pair(); err != nil {
+		if local, remote, err = terminalPair(s.Process); err != nil {
 			return err
 		}
 		defer local.Close()
 		defer remote.Close()
 		o.ConsoleSocket = remote
-		if console.IsTerminal(os.Stdin) {
-			if b, err := console.Size(os.Stdin); err == nil {
-				s.Process.ConsoleSize = &b
-			}
-		}
 	}
 	// Signals to minibox go to the container, as docker run proxies them.
 	// Registered before Create so none is lost or kills minibox meanwhile.
@@ -432,7 +427,7 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 		}
 	}()
 
-	attached := make(chan struct{})
+	attached := noTerminal()
 	if local != nil {
 		master, err := console.RecvFd(local)
 		if err != nil {
@@ -458,12 +453,7 @@ func runContainer(g *Global, id string, s *specs.Spec, interactive bool) error {
 				}()
 			}
 		}
-		go func() {
-			console.Attach(master, in, os.Stdout)
-			close(attached)
-		}()
-	} else {
-		close(attached)
+		attached = attach(master, in)
 	}
 	go func() {
 		for sig := range sigs {
@@ -525,6 +515,40 @@ func findRootfs(flag string) (string, error) {
 		}
 	}
 	return "", errors.New("no rootfs: pass --rootfs DIR (scripts/rootfs builds one in the workspace)")
+}
+
+// terminalPair makes the socket pair over which the container sends
+// back its pty master (local is our end, remote the container's), and
+// sizes the pty like our terminal when stdin is one.
+func terminalPair(p *specs.Process) (local, remote *os.File, err error) {
+	if local, remote, err = console.Pair(); err != nil {
+		return nil, nil, err
+	}
+	if console.IsTerminal(os.Stdin) {
+		if b, err := console.Size(os.Stdin); err == nil {
+			p.ConsoleSize = &b
+		}
+	}
+	return local, remote, nil
+}
+
+// attach copies in to the pty master and the master's output to our
+// stdout in the background. The channel it returns is closed once the
+// pty's other side is gone and its output copied.
+func attach(master, in *os.File) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		_ = console.Attach(master, in, os.Stdout)
+		close(done)
+	}()
+	return done
+}
+
+// noTerminal is the attach of a process without a pty: already over.
+func noTerminal() <-chan struct{} {
+	done := make(chan struct{})
+	close(done)
+	return done
 }
 
 // resolveUser reads UID[:GID] where each part is a number or a name from

@@ -62,19 +62,14 @@ func runBundle(g *Global, args []string) error {
 	}
 	defer ct.Delete(true)
 
-	attached := make(chan struct{})
+	attached := noTerminal()
 	if local != nil {
 		master, err := console.RecvFd(local)
 		if err != nil {
 			return err
 		}
 		defer master.Close()
-		go func() {
-			_ = console.Attach(master, os.Stdin, os.Stdout)
-			close(attached)
-		}()
-	} else {
-		close(attached)
+		attached = attach(master, os.Stdin)
 	}
 	go func() {
 		for sig := range sigs {
