@@ -592,6 +592,23 @@ func resolveUser(rootfs, spec string) (uint32, uint32, error) {
 // lookup finds name in a colon-separated database and returns two of its
 // numeric fields.
 func lookup(file, name string, f1, f2 int) (uint32, uint32, bool, error) {
+	return findEntry(file, f1, f2, func(p []string) bool {
+		return len(p) > f2 && p[0] == name
+	})
+}
+
+// lookupByID finds uid in passwd and returns it with its primary group.
+func lookupByID(file string, uid uint32) (uint32, uint32, bool, error) {
+	id := strconv.FormatUint(uint64(uid), 10)
+	return findEntry(file, 2, 3, func(p []string) bool {
+		return len(p) > 3 && p[2] == id
+	})
+}
+
+// findEntry returns the numeric fields f1 and f2 of the first line of a
+// colon-separated database that match accepts and where both are
+// numbers. A missing file holds no entry.
+func findEntry(file string, f1, f2 int, match func([]string) bool) (uint32, uint32, bool, error) {
 	fh, err := os.Open(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, 0, false, nil
@@ -603,7 +620,7 @@ func lookup(file, name string, f1, f2 int) (uint32, uint32, bool, error) {
 	sc := bufio.NewScanner(fh)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), ":")
-		if len(p) > f2 && p[0] == name {
+		if match(p) {
 			a, err1 := strconv.ParseUint(p[f1], 10, 32)
 			b, err2 := strconv.ParseUint(p[f2], 10, 32)
 			if err1 == nil && err2 == nil {
@@ -612,23 +629,4 @@ func lookup(file, name string, f1, f2 int) (uint32, uint32, bool, error) {
 		}
 	}
 	return 0, 0, false, sc.Err()
-}
-
-func lookupByID(file string, uid uint32) (uint32, uint32, bool, error) {
-	fh, err := os.Open(file)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		p := strings.Split(sc.Text(), ":")
-		if len(p) > 3 && p[2] == strconv.FormatUint(uint64(uid), 10) {
-			g, err := strconv.ParseUint(p[3], 10, 32)
-			if err == nil {
-				return uid, uint32(g), true, nil
-			}
-		}
-	}
-	return 0, 0, false, nil
 }
