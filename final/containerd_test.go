@@ -23,8 +23,6 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/icmd"
-
-	"minibox.dev/final/internal/console"
 )
 
 type containerd struct {
@@ -194,11 +192,7 @@ func TestContainerdLifecycle(t *testing.T) {
 // ctr -t needs a terminal of its own: the test gives it a pty.
 func TestContainerdTTY(t *testing.T) {
 	c := newContainerd(t)
-	master, slavePath, err := console.NewPty("/dev/ptmx")
-	assert.NilError(t, err)
-	defer master.Close()
-	slave, err := console.OpenSlave(slavePath)
-	assert.NilError(t, err)
+	master, slave := newPty(t)
 	args := append(append([]string{"--address", c.sock, "--namespace", "minibox-test", "run", "--rm", "-t"},
 		c.runFlags("c1")...), ctrImage, "c1", "/bin/sh", "-c", "tty; exit 5")
 	cmd := exec.Command("ctr", args...)
@@ -211,7 +205,7 @@ func TestContainerdTTY(t *testing.T) {
 		_, _ = io.Copy(&b, master)
 		out <- b.String()
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	assert.Assert(t, errors.As(err, &ee) && ee.ExitCode() == 5, "ctr run -t: %v", err)
 	select {

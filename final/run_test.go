@@ -169,16 +169,43 @@ func TestTerminal(t *testing.T) {
 }
 
 func terminalSession(t *testing.T, b *box, flag string) {
-	master, slavePath, err := console.NewPty("/dev/ptmx")
-	assert.NilError(t, err)
-	defer master.Close()
-	slave, err := console.OpenSlave(slavePath)
-	assert.NilError(t, err)
-	defer slave.Close()
+	master, slave := newPty(t)
 	assert.NilError(t, console.SetSize(master, specs.Box{Height: 33, Width: 101}))
 
 	script := `tty; stty size; trap 'stty size; exit 5' WINCH; echo ready; while :; do sleep 0.05; done`
-	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, flag, "/bin/sh", "-c", script)
+	cmd, out, done := startOnPty(t, master, slave, "--root", b.root, "run", "--rootfs", b.rootfs, flag, "/bin/sh", "-c", script)
+	// Resize the caller's terminal: the kernel sends minibox SIGWINCH,
+	// minibox copies the size to the container's pty.
+	assert.NilError(t, unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}))
+	err := cmd.Wait()
+	<-done
+	var ee *exec.ExitError
+	assert.Assert(t, err != nil && errors.As(err, &ee) && ee.ExitCode() == 5, "exit: %v\n%s", err, out.String())
+	text := strings.ReplaceAll(out.String(), "\r", "")
+	assert.Check(t, strings.Contains(text, "/dev/pts/0\n33 101\n"), text)
+	assert.Check(t, strings.Contains(text, "40 120\n"), text)
+}
+
+// newPty opens a pty pair for a test to play a user's terminal with;
+// both ends are closed when the test ends.
+func newPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	master, slavePath, err := console.NewPty("/dev/ptmx")
+	assert.NilError(t, err)
+	t.Cleanup(func() { master.Close() })
+	slave, err = console.OpenSlave(slavePath)
+	assert.NilError(t, err)
+	t.Cleanup(func() { slave.Close() })
+	return master, slave
+}
+
+// startOnPty starts minibox with args in a session of its own whose
+// controlling terminal and stdio are the pty's slave, as a shell in a
+// user's terminal would. It copies the pty's output into out (done is
+// closed at its end) and waits up to 10 seconds for "ready" in it.
+func startOnPty(t *testing.T, master, slave *os.File, args ...string) (*exec.Cmd, *bytes.Buffer, chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	assert.NilError(t, cmd.Start())
@@ -191,16 +218,7 @@ func terminalSession(t *testing.T, b *box, flag string) {
 	for !strings.Contains(out.String(), "ready") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Resize the caller's terminal: the kernel sends minibox SIGWINCH,
-	// minibox copies the size to the container's pty.
-	assert.NilError(t, unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}))
-	err = cmd.Wait()
-	<-done
-	var ee *exec.ExitError
-	assert.Assert(t, err != nil && errors.As(err, &ee) && ee.ExitCode() == 5, "exit: %v\n%s", err, out.String())
-	text := strings.ReplaceAll(out.String(), "\r", "")
-	assert.Check(t, strings.Contains(text, "/dev/pts/0\n33 101\n"), text)
-	assert.Check(t, strings.Contains(text, "40 120\n"), text)
+	return cmd, &out, done
 }
 
 // TestInitCtrlC: under --init -t a Ctrl-C typed on the terminal reaches
@@ -210,34 +228,17 @@ func terminalSession(t *testing.T, b *box, flag string) {
 // terminal's foreground (as tini and docker-init do).
 func TestInitCtrlC(t *testing.T) {
 	b := newBox(t)
-	master, slavePath, err := console.NewPty("/dev/ptmx")
-	assert.NilError(t, err)
-	defer master.Close()
-	slave, err := console.OpenSlave(slavePath)
-	assert.NilError(t, err)
-	defer slave.Close()
+	master, slave := newPty(t)
 
 	// $5 and $8 of /proc/PID/stat: the process group and the terminal's
 	// foreground process group.
 	script := `set -- $(cat /proc/$$/stat); echo "pid=$1 pgrp=$5 tpgid=$8"; n=0; trap 'n=$((n+1))' INT; echo ready;
 i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
-	cmd := exec.Command(bin, "--root", b.root, "run", "--rootfs", b.rootfs, "--init", "-it", "/bin/sh", "-c", script)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	assert.NilError(t, cmd.Start())
-	slave.Close()
-
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() { io.Copy(&out, master); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "ready") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, out, done := startOnPty(t, master, slave, "--root", b.root, "run", "--rootfs", b.rootfs, "--init", "-it", "/bin/sh", "-c", script)
 	// Ctrl-C on the user's terminal: minibox has put it in raw mode, so
 	// the byte travels to the container's pty, whose line discipline
 	// turns it into SIGINT.
-	_, err = master.Write([]byte{3})
+	_, err := master.Write([]byte{3})
 	assert.NilError(t, err)
 	err = cmd.Wait()
 	<-done
