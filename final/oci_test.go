@@ -490,6 +490,19 @@ func (b *box) startSleeper(mutate ...func(*specs.Spec)) (string, int) {
 	return id, b.state(id).Pid
 }
 
+// execSleeper runs sleep in container id with a detached exec and
+// returns its pid, which exec wrote to its --pid-file.
+func (b *box) execSleeper(id string) int {
+	b.t.Helper()
+	pidFile := filepath.Join(b.t.TempDir(), "exec.pid")
+	b.oci("exec", "--detach", "--pid-file", pidFile, id, "/bin/sleep", "1000").Assert(b.t, icmd.Success)
+	data, err := os.ReadFile(pidFile)
+	assert.NilError(b.t, err)
+	pid, err := strconv.Atoi(string(data))
+	assert.NilError(b.t, err)
+	return pid
+}
+
 // TestOCIExec: the exec'd process is in every namespace and cgroup of the
 // container (looked at from the host), and from inside sees its pid 1,
 // hostname and mounts.
@@ -512,12 +525,7 @@ func TestOCIExec(t *testing.T) {
 
 	// From the host: a detached exec's process shares init's namespaces
 	// and cgroups.
-	pidFile := filepath.Join(t.TempDir(), "exec.pid")
-	b.oci("exec", "--detach", "--pid-file", pidFile, id, "/bin/sleep", "1000").Assert(t, icmd.Success)
-	data, err := os.ReadFile(pidFile)
-	assert.NilError(t, err)
-	execPid, err := strconv.Atoi(string(data))
-	assert.NilError(t, err)
+	execPid := b.execSleeper(id)
 	for _, ns := range []string{"mnt", "pid", "uts", "ipc", "net", "cgroup"} {
 		want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", initPid, ns))
 		assert.NilError(t, err)
@@ -647,12 +655,7 @@ func TestOCIPauseResume(t *testing.T) {
 func TestOCIKillAll(t *testing.T) {
 	b := newBox(t)
 	id, pid := b.startSleeper()
-	pidFile := filepath.Join(t.TempDir(), "exec.pid")
-	b.oci("exec", "--detach", "--pid-file", pidFile, id, "/bin/sleep", "1000").Assert(t, icmd.Success)
-	data, err := os.ReadFile(pidFile)
-	assert.NilError(t, err)
-	execPid, err := strconv.Atoi(string(data))
-	assert.NilError(t, err)
+	execPid := b.execSleeper(id)
 	b.oci("kill", "--all", id, "9").Assert(t, icmd.Success)
 	waitGone(t, pid)
 	waitGone(t, execPid)
