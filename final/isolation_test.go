@@ -102,13 +102,20 @@ func TestLoopbackUp(t *testing.T) {
 func TestNetworkHost(t *testing.T) {
 	b := newBox(t)
 	p := b.probe("--network", "host")
+	assert.Equal(t, p["netns_links"], hostLinks(t))
+}
+
+// hostLinks lists the host's network interfaces as the probe does:
+// the names in /sys/class/net, comma-separated.
+func hostLinks(t *testing.T) string {
+	t.Helper()
 	ents, err := os.ReadDir("/sys/class/net")
 	assert.NilError(t, err)
 	var names []string
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	assert.Equal(t, p["netns_links"], strings.Join(names, ","))
+	return strings.Join(names, ",")
 }
 
 // TestUserNamespace: with --userns the container's root is uid 100000 on
@@ -176,13 +183,7 @@ func TestUserNamespaceHostNetwork(t *testing.T) {
 		}
 	}
 	assert.Assert(t, mounts > 0, r.Stdout())
-	ents, err := os.ReadDir("/sys/class/net")
-	assert.NilError(t, err)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	assert.Equal(t, links, strings.Join(names, ",")+",")
+	assert.Equal(t, links, hostLinks(t)+",")
 	if cgroupV2() {
 		assert.Check(t, strings.Contains(cgroup, "cgroup.procs"), "no cgroup2 at /sys/fs/cgroup: %q", cgroup)
 	} else {
