@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -217,8 +219,16 @@ func (m *Manager) Pids() ([]int, error) {
 // stays, as docker's docker cgroup does: removing it would race with
 // other containers creating theirs, and re-creating it costs every run.
 func (m *Manager) Destroy() error {
+	// Sorted, once per directory (cpu and cpuacct may share one): the same
+	// rmdir(2) calls in the same order on every run.
 	var errs []error
-	for _, dir := range m.dirs {
+	done := map[string]bool{}
+	for _, c := range slices.Sorted(maps.Keys(m.dirs)) {
+		dir := m.dirs[c]
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
 		if err := cgroupfs.Remove(dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dir, err))
 		}
