@@ -202,7 +202,9 @@ var manifest = map[string]view{
 func TestManifest(t *testing.T) {
 	needRoot(t)
 	h := hostReport(t)
-	res := minibox(t, "--hostname", "box", probe(t))
+	// The default flags: step 01's main.go (a fresh lab, scripts/lab) has
+	// no --hostname, and must fail only the rows this step isolates.
+	res := minibox(t, probe(t))
 	res.Assert(t, icmd.Success)
 	c := parseReport(t, res.Stdout())
 	got := map[string]view{}
@@ -211,7 +213,15 @@ func TestManifest(t *testing.T) {
 	}
 	assert.DeepEqual(t, manifest, got)
 	assert.Equal(t, c["pid"], "1")
-	assert.Equal(t, c["hostname"], "box")
+	assert.Equal(t, c["hostname"], "minibox", "the default --hostname")
+}
+
+// TestHostnameFlag: --hostname names the container's UTS namespace.
+func TestHostnameFlag(t *testing.T) {
+	needRoot(t)
+	res := minibox(t, "--hostname", "box", probe(t))
+	res.Assert(t, icmd.Success)
+	assert.Equal(t, parseReport(t, res.Stdout())["hostname"], "box")
 }
 
 // TestHostProcessesVisible is the companion article's cliff-hanger: the
