@@ -112,10 +112,55 @@ func runArgs(t *testing.T, args ...string) []string {
 	return append([]string{"run", "--rootfs", rootfsDir(t)}, args...)
 }
 
+// oldArgs is minibox's command line for a test of an earlier step's
+// behaviour (exit codes, signals, mount leaks, misuse): no --rootfs when
+// the default rootfs is the test's, so that the test also grades step 03's
+// main.go, which has no --rootfs, in a lab (scripts/lab). Those tests run
+// only commands found both on a host and in the rootfs (/bin/sh, /bin/sleep,
+// /bin/true). When $MINIBOX_ROOTFS names another rootfs, --rootfs is passed.
+func oldArgs(t *testing.T, args ...string) []string {
+	t.Helper()
+	dir := rootfsDir(t)
+	def, err := filepath.EvalSymlinks(defaultRootfs())
+	if err == nil {
+		if want, err := filepath.EvalSymlinks(dir); err == nil && want == def {
+			return append([]string{"run"}, args...)
+		}
+	}
+	return append([]string{"run", "--rootfs", dir}, args...)
+}
+
+// defaultRootfs is the rootfs minibox uses without --rootfs, found as
+// main.go finds it: rootfs/ beside the go.work above the binary, else above
+// the working directory; "" if neither has one.
+func defaultRootfs() string {
+	starts := []string{filepath.Dir(bin)}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		for ; ; dir = filepath.Dir(dir) {
+			if exists(filepath.Join(dir, "go.work")) {
+				return filepath.Join(dir, "rootfs")
+			}
+			if dir == filepath.Dir(dir) {
+				break
+			}
+		}
+	}
+	return ""
+}
+
 // minibox runs minibox with runArgs(args) and returns the result.
 func minibox(t *testing.T, args ...string) *icmd.Result {
 	t.Helper()
-	return icmd.RunCmd(icmd.Command(bin, runArgs(t, args...)...), icmd.WithTimeout(2*time.Minute))
+	return runMinibox(t, runArgs(t, args...))
+}
+
+// runMinibox runs minibox with the command line args and returns the result.
+func runMinibox(t *testing.T, args []string) *icmd.Result {
+	t.Helper()
+	return icmd.RunCmd(icmd.Command(bin, args...), icmd.WithTimeout(2*time.Minute))
 }
 
 // parseReport reads the probe's key=value lines.
@@ -225,7 +270,7 @@ func TestHostnameUnchanged(t *testing.T) {
 	needRoot(t)
 	before, err := os.Hostname()
 	assert.NilError(t, err)
-	minibox(t, "--hostname", "inside", probe(t), "hostname", "changed-inside").Assert(t, icmd.Expected{Out: "result=ok"})
+	runMinibox(t, oldArgs(t, "--hostname", "inside", "/bin/sh", "-c", "hostname changed-inside && hostname")).Assert(t, icmd.Expected{Out: "changed-inside"})
 	after, err := os.Hostname()
 	assert.NilError(t, err)
 	assert.Equal(t, before, after)
@@ -235,7 +280,7 @@ func TestHostnameUnchanged(t *testing.T) {
 func TestNoMountLeak(t *testing.T) {
 	needRoot(t)
 	before := mounts(t)
-	minibox(t, probe(t)).Assert(t, icmd.Success)
+	runMinibox(t, oldArgs(t, "/bin/true")).Assert(t, icmd.Success)
 	assert.DeepEqual(t, before, mounts(t))
 }
 
@@ -248,7 +293,7 @@ func TestNoMountLeakSharedRoot(t *testing.T) {
 	unshare, err := exec.LookPath("unshare")
 	skip.If(t, err != nil, "needs unshare(1)")
 	script := `mount --make-rshared / && cat /proc/self/mountinfo && echo --- && "$@" >/dev/null && echo --- && cat /proc/self/mountinfo`
-	args := append([]string{"-m", "sh", "-c", script, "sh", bin}, runArgs(t, probe(t))...)
+	args := append([]string{"-m", "sh", "-c", script, "sh", bin}, oldArgs(t, "/bin/true")...)
 	res := icmd.RunCmd(icmd.Command(unshare, args...), icmd.WithTimeout(time.Minute))
 	res.Assert(t, icmd.Success)
 	parts := strings.Split(res.Stdout(), "---\n")
@@ -264,17 +309,17 @@ func TestExitCodes(t *testing.T) {
 		args []string
 		want icmd.Expected
 	}{
-		{"success", []string{probe(t), "exit", "0"}, icmd.Expected{ExitCode: 0}},
-		{"own status", []string{probe(t), "exit", "3"}, icmd.Expected{ExitCode: 3}},
-		{"status 137 of a process killed inside", []string{"/bin/sh", "-c", probe(t) + " kill-self KILL; exit $?"}, icmd.Expected{ExitCode: 137}},
+		{"success", []string{"/bin/true"}, icmd.Expected{ExitCode: 0}},
+		{"own status", []string{"/bin/sh", "-c", "exit 3"}, icmd.Expected{ExitCode: 3}},
+		{"status 137 of a process killed inside", []string{"/bin/sh", "-c", `/bin/sh -c 'kill -KILL $$'; exit $?`}, icmd.Expected{ExitCode: 137}},
 		{"no such file", []string{"/no/such/file"}, icmd.Expected{ExitCode: 127, Err: "minibox: exec /no/such/file: no such file or directory"}},
 		{"not found", []string{"no-such-command"}, icmd.Expected{ExitCode: 127, Err: "minibox: exec no-such-command: executable file not found in $PATH"}},
 		{"not executable", []string{"/etc/passwd"}, icmd.Expected{ExitCode: 126, Err: "minibox: exec /etc/passwd: permission denied"}},
 		// PID 1 gets no default signal actions, not even from itself.
-		{"PID 1 survives its own SIGKILL", []string{probe(t), "kill-self", "KILL"}, icmd.Expected{ExitCode: 1, Out: "still_alive_after_SIGKILL"}},
+		{"PID 1 survives its own SIGKILL", []string{"/bin/sh", "-c", "kill -KILL $$; echo still_alive_after_SIGKILL; exit 1"}, icmd.Expected{ExitCode: 1, Out: "still_alive_after_SIGKILL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := minibox(t, tc.args...)
+			res := runMinibox(t, oldArgs(t, tc.args...))
 			res.Assert(t, tc.want)
 		})
 	}
@@ -284,7 +329,7 @@ func TestExitCodes(t *testing.T) {
 // delivered (pid_namespaces(7)), and minibox reports 128+9.
 func TestSignalKillsContainer(t *testing.T) {
 	needRoot(t)
-	cmd := start(t, probe(t), "sleep", "60")
+	cmd := start(t, oldArgs(t, "/bin/sleep", "60"))
 	pid1 := waitChild(t, cmd.Process.Pid)
 	assert.NilError(t, unix.Kill(pid1, unix.SIGKILL))
 	assert.Equal(t, waitExit(t, cmd), 137)
@@ -293,9 +338,9 @@ func TestSignalKillsContainer(t *testing.T) {
 // TestPdeathsig kills minibox itself: the kernel kills the container too.
 func TestPdeathsig(t *testing.T) {
 	needRoot(t)
-	cmd := start(t, probe(t), "sleep", "60")
+	cmd := start(t, oldArgs(t, "/bin/sleep", "60"))
 	pid1 := waitChild(t, cmd.Process.Pid)
-	t.Cleanup(func() { killProbe(pid1) })
+	t.Cleanup(func() { killCommand(pid1, "sleep") })
 	assert.NilError(t, cmd.Process.Signal(syscall.SIGKILL))
 	assert.Equal(t, waitExit(t, cmd), 137)
 	eventually(t, fmt.Sprintf("the container (pid %d) dies with minibox", pid1), func() bool { return !alive(pid1) })
@@ -309,7 +354,7 @@ func TestSignalsForwarded(t *testing.T) {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			// The loop ends by itself after 30 s, should the signal never come.
 			script := fmt.Sprintf(`trap "exit 42" %s; echo ready; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do sleep 1 & wait; done`, strings.TrimPrefix(unix.SignalName(sig), "SIG"))
-			cmd, ready := startReady(t, "/bin/sh", "-c", script)
+			cmd, ready := startReady(t, oldArgs(t, "/bin/sh", "-c", script))
 			<-ready
 			assert.NilError(t, cmd.Process.Signal(sig))
 			assert.Equal(t, waitExit(t, cmd), 42)
@@ -336,8 +381,10 @@ func TestDefaultRootfs(t *testing.T) {
 // TestMisuse: every misuse prints one line and exits 125, leaving nothing.
 func TestMisuse(t *testing.T) {
 	needRoot(t)
-	rootfs := rootfsDir(t)
 	elsewhere := t.TempDir()
+	// uid 65534 finds the default rootfs from a workspace it may enter
+	// (the test's working directory may lie in a folder only root enters).
+	open := openWorkspace(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -347,12 +394,12 @@ func TestMisuse(t *testing.T) {
 	}{
 		{name: "no verb", args: nil, err: "minibox: no command given; usage: minibox run"},
 		{name: "unknown verb", args: []string{"start", "sh"}, err: `minibox: unknown command "start"`},
-		{name: "no command", args: []string{"run", "--rootfs", rootfs}, err: "minibox: run: no command given"},
+		{name: "no command", args: oldArgs(t), err: "minibox: run: no command given"},
 		{name: "unknown flag", args: []string{"run", "--net", "host", "sh"}, err: "minibox: run: flag provided but not defined: -net"},
 		{name: "empty hostname", args: []string{"run", "--hostname", "", "sh"}, err: `minibox: run: --hostname "": want 1 to 64 characters`},
 		{name: "missing rootfs", args: []string{"run", "--rootfs", filepath.Join(elsewhere, "nope"), "sh"}, err: "minibox: no rootfs at " + filepath.Join(elsewhere, "nope") + ": run scripts/rootfs"},
 		{name: "no workspace", args: []string{"run", "sh"}, dir: elsewhere, err: "minibox: no rootfs: no go.work above the binary or the working directory; pass --rootfs DIR or run scripts/rootfs"},
-		{name: "not root", args: []string{"run", "--rootfs", rootfs, "/bin/true"}, as: 65534, err: "operation not permitted (minibox needs root: run it with sudo)"},
+		{name: "not root", args: oldArgs(t, "/bin/true"), dir: open, as: 65534, err: "operation not permitted (minibox needs root: run it with sudo)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "no workspace" {
@@ -426,11 +473,11 @@ func TestExitCode(t *testing.T) {
 	}
 }
 
-// start starts minibox with runArgs(args) in the background; the
+// start starts minibox with the command line args in the background; the
 // test's cleanup kills it if it still runs.
-func start(t *testing.T, args ...string) *exec.Cmd {
+func start(t *testing.T, args []string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, runArgs(t, args...)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	assert.NilError(t, cmd.Start())
 	t.Cleanup(func() { stop(cmd) })
@@ -451,18 +498,20 @@ func stop(cmd *exec.Cmd) {
 	cmd.Wait()
 }
 
-// killProbe kills the container's probe pid, should it have outlived its
-// minibox (a minibox under test may lack Pdeathsig).
-func killProbe(pid int) {
-	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "probe" {
+// killCommand kills the container's command pid (comm is its name),
+// should it have outlived its minibox (a minibox under test may lack
+// Pdeathsig).
+func killCommand(pid int, comm string) {
+	if c, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(c)) == comm {
 		unix.Kill(pid, unix.SIGKILL)
 	}
 }
 
-// startReady starts a container whose command prints "ready" when it is.
-func startReady(t *testing.T, args ...string) (*exec.Cmd, <-chan struct{}) {
+// startReady starts minibox with the command line args; its container's
+// command prints "ready" when it is.
+func startReady(t *testing.T, args []string) (*exec.Cmd, <-chan struct{}) {
 	t.Helper()
-	cmd := exec.Command(bin, runArgs(t, args...)...)
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	assert.NilError(t, err)
 	assert.NilError(t, cmd.Start())
@@ -626,6 +675,19 @@ func tree(t *testing.T, dir string) []string {
 	})
 	assert.NilError(t, err)
 	return out
+}
+
+// openWorkspace makes a workspace that every user may enter: a go.work and
+// a rootfs link to the test's rootfs, in a folder of mode 0755.
+func openWorkspace(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "minibox-workspace-")
+	assert.NilError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	assert.NilError(t, os.Chmod(dir, 0o755))
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "go.work"), []byte("go 1.26\n"), 0o644))
+	assert.NilError(t, os.Symlink(rootfsDir(t), filepath.Join(dir, "rootfs")))
+	return dir
 }
 
 // aboveWorkspace tells whether a go.work lies above file's folder.
