@@ -1,7 +1,8 @@
 // Package labtest tests scripts/lab, the classroom labs: for every lab N
 // (2..5), a freshly started lab (step N-1's main.go under step N's tests)
 // must fail exactly the checks that scripts/lab-hints.tsv lists as step N's
-// new layer (or as blocked by it) and pass the others, and the same lab
+// new layer and pass the others (the table has no third kind: no check of
+// an earlier step may be blocked by the new layer), and the same lab
 // with step N's own main.go copied in must pass every check. It also
 // checks `scripts/lab reset` and `scripts/lab solution`.
 //
