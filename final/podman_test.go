@@ -139,6 +139,11 @@ func newPodman(t *testing.T) *podman {
 	assert.NilError(t, os.Symlink(bin, filepath.Join(rt, "runc")))
 	parent := fmt.Sprintf("podman-%d", os.Getpid())
 	keepClean(t, "/run/containers", "/run/containers/networks", "/run/minibox")
+	// podman keeps its blob-info cache in /var/lib/containers/cache
+	// whatever --root says: a folder this test made goes again, with it.
+	if _, err := os.Lstat("/var/lib/containers"); errors.Is(err, os.ErrNotExist) {
+		t.Cleanup(func() { os.RemoveAll("/var/lib/containers") })
+	}
 	// podman does not pass --root to the runtime when conmon's exit
 	// command cleans up, so minibox keeps podman's containers in its
 	// default root: every entry the test adds there must go again.
