@@ -139,6 +139,24 @@ func load(g *Global, id string) (*container.Container, error) {
 	return container.Load(g.Root, id)
 }
 
+// idCommand is a verb whose one argument is a container's ID (start,
+// state, pause, resume): it loads the container and hands it to do.
+func idCommand(name, summary string, do func(*Global, *container.Container) error) *Command {
+	c := &Command{Name: name, Args: "ID", Summary: summary}
+	c.Run = func(g *Global, args []string) error {
+		rest, err := newFlags(c).parse(g, args, 1, 1)
+		if err != nil {
+			return err
+		}
+		ct, err := load(g, rest[0])
+		if err != nil {
+			return err
+		}
+		return do(g, ct)
+	}
+	return c
+}
+
 // stateOf is the spec's state with minibox's view of the status (paused
 // included), as hooks and `state` show it.
 func stateOf(c *container.Container) specs.State {

@@ -1,35 +1,13 @@
 package cli
 
+import "minibox.dev/final/internal/container"
+
 func pauseCommand() *Command {
-	c := &Command{Name: "pause", Args: "ID",
-		Summary: "freeze every process of a container (cgroup freezer)"}
-	c.Run = func(g *Global, args []string) error {
-		rest, err := newFlags(c).parse(g, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		ct, err := load(g, rest[0])
-		if err != nil {
-			return err
-		}
-		return ct.Pause()
-	}
-	return c
+	return idCommand("pause", "freeze every process of a container (cgroup freezer)",
+		func(_ *Global, ct *container.Container) error { return ct.Pause() })
 }
 
 func resumeCommand() *Command {
-	c := &Command{Name: "resume", Args: "ID",
-		Summary: "thaw a paused container"}
-	c.Run = func(g *Global, args []string) error {
-		rest, err := newFlags(c).parse(g, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		ct, err := load(g, rest[0])
-		if err != nil {
-			return err
-		}
-		return ct.Resume()
-	}
-	return c
+	return idCommand("resume", "thaw a paused container",
+		func(_ *Global, ct *container.Container) error { return ct.Resume() })
 }

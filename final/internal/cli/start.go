@@ -10,20 +10,7 @@ import (
 )
 
 func startCommand() *Command {
-	c := &Command{Name: "start", Args: "ID",
-		Summary: "start a created container: its program runs"}
-	c.Run = func(g *Global, args []string) error {
-		rest, err := newFlags(c).parse(g, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		ct, err := load(g, rest[0])
-		if err != nil {
-			return err
-		}
-		return startContainer(g, ct)
-	}
-	return c
+	return idCommand("start", "start a created container: its program runs", startContainer)
 }
 
 // startContainer lets a created container's program run, then runs the

@@ -10,20 +10,8 @@ import (
 )
 
 func stateCommand() *Command {
-	c := &Command{Name: "state", Args: "ID",
-		Summary: "print a container's state as the runtime-spec's JSON"}
-	c.Run = func(g *Global, args []string) error {
-		rest, err := newFlags(c).parse(g, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		ct, err := load(g, rest[0])
-		if err != nil {
-			return err
-		}
-		return printJSON(g, stateJSON(ct))
-	}
-	return c
+	return idCommand("state", "print a container's state as the runtime-spec's JSON",
+		func(g *Global, ct *container.Container) error { return printJSON(g, stateJSON(ct)) })
 }
 
 // stateOutput is the spec's State plus what runc adds and clients such as
