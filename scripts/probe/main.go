@@ -186,7 +186,7 @@ func report() []kv {
 		{"hostname", hostname()},
 		{"procs", joinOr(procs)},
 		{"nprocs", countOr(procs)},
-		{"root", joinOr(listRoot("/"))},
+		{"root", joinOr(listDir("/"))},
 		{"marker", marker},
 		{"mounts", joinOr(mounts)},
 		{"nmounts", countOr(mounts)},
@@ -257,8 +257,8 @@ func listProcs(proc string) []string {
 	return out
 }
 
-// listRoot returns the names in dir, sorted (os.ReadDir sorts).
-func listRoot(dir string) []string {
+// listDir returns the names in dir, sorted (os.ReadDir sorts).
+func listDir(dir string) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -321,15 +321,7 @@ func netLinks() []string {
 	if data, err := os.ReadFile("/proc/net/dev"); err == nil {
 		return parseNetDev(string(data))
 	}
-	entries, err := os.ReadDir("/sys/class/net")
-	if err != nil {
-		return nil
-	}
-	names := []string{}
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
+	return listDir("/sys/class/net")
 }
 
 // parseNetDev reads interface names from /proc/net/dev: two header lines,
